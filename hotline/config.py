@@ -1,0 +1,375 @@
+"""The city's configuration, read from TOML into typed, validated objects.
+
+A hotline that starts half-configured can route a person in danger to nowhere, so loading
+either yields a complete `Config` or raises `ConfigError` naming the file, the key and what
+is wrong; the CLI turns that into exit status 2. Unknown keys are errors too, because a typo
+that is silently ignored leaves the default in force without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hotline.risk import RiskLevel
+
+ENV_PREFIX = "HOTLINE_"
+# Environment variables that are not config keys: where things are, and secrets.
+ENV_NON_KEYS = {"HOTLINE_CONFIG", "HOTLINE_DATA_DIR", "HOTLINE_DATA_KEY"}
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the administrator who has to fix it."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Option:
+    """A configured choice with a stable id and its names in both UI languages."""
+
+    id: str
+    name_zh: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        """The name to show in a UI language."""
+        return self.name_zh if lang.startswith("zh") else self.name_en
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON shape the pages receive."""
+        return {"id": self.id, "name_zh": self.name_zh, "name_en": self.name_en}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the web server listens and how it treats browsers."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allowed_origins: tuple[str, ...] = ()
+    secure_cookies: bool = False
+    session_hours: int = 12
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    """Languages of the pages; the first one shown is `language`."""
+
+    language: str = "zh-CN"
+    languages: tuple[str, ...] = ("zh-CN", "en")
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How long records are kept before they are purged."""
+
+    records_days: int = 1095
+    event_log_days: int = 1095
+
+
+@dataclass(frozen=True)
+class WebchatConfig:
+    """Limits that keep the public chat usable under abuse."""
+
+    max_message_chars: int = 2000
+    messages_per_window: int = 20
+    window_seconds: int = 10
+    starts_per_minute: int = 10
+    abandon_after_seconds: int = 300
+    default_handle_minutes: int = 20
+
+
+@dataclass(frozen=True)
+class WrapUpConfig:
+    """The choices on the counsellor's wrap-up form."""
+
+    categories: tuple[Option, ...]
+    outcomes: tuple[Option, ...]
+    referrals: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the hotline needs to run, already validated."""
+
+    source: str
+    data_dir: Path
+    name_zh: str
+    name_en: str
+    time_zone: str
+    server: ServerConfig
+    ui: UIConfig
+    retention: RetentionConfig
+    webchat: WebchatConfig
+    wait_targets_seconds: Mapping[RiskLevel, int]
+    districts: tuple[Option, ...]
+    wrap_up: WrapUpConfig
+    key_groups: tuple[Option, ...]
+    data_key: str | None = field(default=None, repr=False)
+
+    def district(self, district_id: str) -> Option | None:
+        """Find a district by its stable id."""
+        return next((d for d in self.districts if d.id == district_id), None)
+
+
+def default_config_path() -> Path:
+    """The config file used when none is named: ./config/default.toml, else the bundled one."""
+    local = Path("config/default.toml")
+    if local.is_file():
+        return local
+    return Path(__file__).resolve().parent.parent / "config" / "default.toml"
+
+
+def load_config(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read, override from the environment, and validate the configuration."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        path = Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else default_config_path()
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot be read: {exc}") from None
+    _apply_env_overrides(raw, env, source)
+    data_dir = Path(env.get("HOTLINE_DATA_DIR") or "./var")
+    return parse_config(raw, source=source, data_dir=data_dir, data_key=env.get("HOTLINE_DATA_KEY"))
+
+
+def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], source: str) -> None:
+    """Apply HOTLINE_SECTION__KEY=value overrides; the value is read as TOML when it parses."""
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name in ENV_NON_KEYS:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(
+                f"environment {name}", "",
+                "not a config key; write HOTLINE_<SECTION>__<KEY>, e.g. HOTLINE_SERVER__PORT",
+            )
+        try:
+            parsed: Any = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value
+        node = raw
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {name}", ".".join(parts), "is not a section")
+            node = child
+        node[parts[-1]] = parsed
+    del source
+
+
+class _Section:
+    """Reads one TOML table, remembering which keys were used so leftovers are reported."""
+
+    def __init__(self, source: str, path: str, table: Any) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(source, path, f"must be a table, got {_kind(table)}")
+        self.source = source
+        self.path = path
+        self.table: dict[str, Any] = table
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, kind: type, default: Any = ...) -> Any:
+        self.used.add(name)
+        if name not in self.table:
+            if default is ...:
+                raise ConfigError(self.source, self.key(name), "is required but missing")
+            return default
+        value = self.table[name]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(self.source, self.key(name), f"must be an integer, got {value!r}")
+        if kind is not int and not isinstance(value, kind):
+            raise ConfigError(
+                self.source, self.key(name), f"must be a {kind.__name__}, got {value!r}"
+            )
+        return value
+
+    def positive(self, name: str, default: Any = ..., *, allow_zero: bool = False) -> int:
+        value: int = self.get(name, int, default)
+        if value < 0 or (value == 0 and not allow_zero):
+            floor = "zero or more" if allow_zero else "greater than zero"
+            raise ConfigError(self.source, self.key(name), f"must be {floor}, got {value}")
+        return value
+
+    def text(self, name: str, default: Any = ...) -> str:
+        value: str = self.get(name, str, default)
+        if not value.strip():
+            raise ConfigError(self.source, self.key(name), "must not be empty")
+        return value
+
+    def section(self, name: str, *, required: bool = False) -> _Section:
+        self.used.add(name)
+        if name not in self.table and required:
+            raise ConfigError(self.source, self.key(name), "is required but missing")
+        return _Section(self.source, self.key(name), self.table.get(name, {}))
+
+    def finish(self) -> None:
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise ConfigError(
+                self.source, self.key(extra[0]), "unknown key (a typo?); see config/default.toml"
+            )
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _options(parent: _Section, name: str, *, required: bool = True) -> tuple[Option, ...]:
+    parent.used.add(name)
+    items = parent.table.get(name)
+    key = parent.key(name)
+    if items is None:
+        if required:
+            raise ConfigError(parent.source, key, "is required but missing")
+        return ()
+    if not isinstance(items, list) or not items:
+        raise ConfigError(parent.source, key, "must be a non-empty list of [[tables]]")
+    seen: set[str] = set()
+    options = []
+    for index, item in enumerate(items):
+        section = _Section(parent.source, f"{key}[{index}]", item)
+        option_id = section.text("id")
+        if not option_id.replace("_", "").isalnum() or not option_id.isascii():
+            raise ConfigError(
+                parent.source, section.key("id"),
+                f"must be lower-case letters, digits and _, got {option_id!r}",
+            )
+        if option_id in seen:
+            raise ConfigError(parent.source, section.key("id"), f"duplicate id {option_id!r}")
+        seen.add(option_id)
+        options.append(Option(option_id, section.text("name_zh"), section.text("name_en")))
+        section.finish()
+    return tuple(options)
+
+
+def parse_config(
+    raw: dict[str, Any], *, source: str, data_dir: Path, data_key: str | None = None
+) -> Config:
+    """Validate a parsed TOML document into a `Config`."""
+    root = _Section(source, "", raw)
+
+    hotline = root.section("hotline", required=True)
+    name_zh = hotline.text("name_zh")
+    name_en = hotline.text("name_en")
+    time_zone = hotline.text("time_zone", "Asia/Shanghai")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(source, hotline.key("time_zone"), f"unknown time zone {time_zone!r}")
+    hotline.finish()
+
+    srv = root.section("server")
+    port = srv.positive("port", 8080)
+    if port > 65535:
+        raise ConfigError(source, srv.key("port"), f"must be at most 65535, got {port}")
+    origins = srv.get("allowed_origins", list, [])
+    if not all(isinstance(o, str) and o.startswith(("http://", "https://")) for o in origins):
+        raise ConfigError(
+            source, srv.key("allowed_origins"), "must list origins like https://hotline.example"
+        )
+    server = ServerConfig(
+        host=srv.text("host", "127.0.0.1"),
+        port=port,
+        allowed_origins=tuple(o.rstrip("/") for o in origins),
+        secure_cookies=srv.get("secure_cookies", bool, False),
+        session_hours=srv.positive("session_hours", 12),
+    )
+    srv.finish()
+
+    ui_section = root.section("ui")
+    languages = tuple(ui_section.get("languages", list, ["zh-CN", "en"]))
+    supported = {"zh-CN", "en"}
+    if not languages or not set(languages) <= supported:
+        raise ConfigError(
+            source, ui_section.key("languages"), f"must be chosen from {sorted(supported)}"
+        )
+    language = ui_section.text("language", "zh-CN")
+    if language not in languages:
+        raise ConfigError(
+            source, ui_section.key("language"), f"{language!r} is not in ui.languages"
+        )
+    ui = UIConfig(language=language, languages=languages)
+    ui_section.finish()
+
+    ret = root.section("retention")
+    retention = RetentionConfig(
+        records_days=ret.positive("records_days", 1095),
+        event_log_days=ret.positive("event_log_days", 1095),
+    )
+    ret.finish()
+
+    chat = root.section("webchat")
+    webchat = WebchatConfig(
+        max_message_chars=chat.positive("max_message_chars", 2000),
+        messages_per_window=chat.positive("messages_per_window", 20),
+        window_seconds=chat.positive("window_seconds", 10),
+        starts_per_minute=chat.positive("starts_per_minute", 10),
+        abandon_after_seconds=chat.positive("abandon_after_seconds", 300),
+        default_handle_minutes=chat.positive("default_handle_minutes", 20),
+    )
+    chat.finish()
+
+    targets_section = root.section("wait_targets_seconds", required=True)
+    targets = {
+        level: targets_section.positive(level.value, allow_zero=True) for level in RiskLevel
+    }
+    targets_section.finish()
+    ranked = sorted(RiskLevel, key=lambda level: level.rank, reverse=True)
+    for more_urgent, less_urgent in zip(ranked, ranked[1:], strict=False):
+        if targets[more_urgent] > targets[less_urgent]:
+            raise ConfigError(
+                source, targets_section.key(more_urgent.value),
+                f"a {more_urgent.value} contact may not wait longer than a "
+                f"{less_urgent.value} one ({targets[more_urgent]} > {targets[less_urgent]})",
+            )
+
+    districts = _options(root, "districts")
+    wrap = root.section("wrap_up", required=True)
+    wrap_up = WrapUpConfig(
+        categories=_options(wrap, "categories"),
+        outcomes=_options(wrap, "outcomes"),
+        referrals=_options(wrap, "referrals"),
+    )
+    wrap.finish()
+    key_groups = _options(root, "key_groups")
+    root.finish()
+
+    return Config(
+        source=source,
+        data_dir=data_dir,
+        name_zh=name_zh,
+        name_en=name_en,
+        time_zone=time_zone,
+        server=server,
+        ui=ui,
+        retention=retention,
+        webchat=webchat,
+        wait_targets_seconds=targets,
+        districts=districts,
+        wrap_up=wrap_up,
+        key_groups=key_groups,
+        data_key=data_key,
+    )

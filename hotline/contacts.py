@@ -1,0 +1,104 @@
+"""The contact: one person reaching the hotline once, and the states it moves through.
+
+    queued → offered → active → wrap_up → closed
+    queued/offered → abandoned        (the person left before anyone answered)
+    offered/active → queued           (re-queued at the head when the counsellor drops)
+    offered/active → transferred      (handed to another service; ends the contact here)
+
+Each transition is checked against this table; an illegal one raises `IllegalTransition`
+rather than being ignored, because a silent no-op is how a person in danger gets lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from hotline.risk import RiskLevel
+
+
+class ContactState(StrEnum):
+    """Where a contact is in its life."""
+
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ACTIVE = "active"
+    WRAP_UP = "wrap_up"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"
+    TRANSFERRED = "transferred"
+
+    @property
+    def is_open(self) -> bool:
+        """True while the person may still be waiting or talking."""
+        return self in OPEN_STATES
+
+
+class Channel(StrEnum):
+    """How the person reached the hotline."""
+
+    WEBCHAT = "webchat"
+    VOICE = "voice"
+    SMS = "sms"
+
+
+OPEN_STATES = frozenset({ContactState.QUEUED, ContactState.OFFERED, ContactState.ACTIVE})
+
+TRANSITIONS: dict[ContactState, frozenset[ContactState]] = {
+    ContactState.QUEUED: frozenset({ContactState.OFFERED, ContactState.ABANDONED}),
+    ContactState.OFFERED: frozenset(
+        {ContactState.ACTIVE, ContactState.QUEUED, ContactState.ABANDONED,
+         ContactState.TRANSFERRED}
+    ),
+    ContactState.ACTIVE: frozenset(
+        {ContactState.WRAP_UP, ContactState.QUEUED, ContactState.TRANSFERRED}
+    ),
+    ContactState.WRAP_UP: frozenset({ContactState.CLOSED}),
+    ContactState.CLOSED: frozenset(),
+    ContactState.ABANDONED: frozenset(),
+    ContactState.TRANSFERRED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    """A contact was asked to move to a state it cannot reach from where it is."""
+
+    def __init__(self, contact_id: int, current: ContactState, wanted: ContactState) -> None:
+        self.contact_id = contact_id
+        self.current = current
+        self.wanted = wanted
+        super().__init__(f"contact {contact_id} cannot go from {current} to {wanted}")
+
+
+def check_transition(contact_id: int, current: ContactState, wanted: ContactState) -> None:
+    """Raise `IllegalTransition` unless `current → wanted` is in the table."""
+    if wanted not in TRANSITIONS[current]:
+        raise IllegalTransition(contact_id, current, wanted)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A contact as stored; personal data stays sealed in its own tables."""
+
+    id: int
+    channel: Channel
+    state: ContactState
+    risk: RiskLevel
+    district: str | None
+    lang: str
+    waiting_since: datetime
+    requeued: bool
+    counsellor_id: int | None
+    ended_by: str | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+
+
+def queue_key(contact: Contact) -> tuple[int, int, datetime, int]:
+    """Sort key of the queue: highest risk, then dropped-and-requeued, then longest waiting.
+
+    The store's index and `ORDER BY` implement the same order; this function states it in
+    Python so the rule can be tested as a table.
+    """
+    return (-contact.risk.rank, -int(contact.requeued), contact.waiting_since, contact.id)

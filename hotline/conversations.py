@@ -1,0 +1,550 @@
+"""Conversations: a contact's life from the person's first word to the counsellor's wrap-up.
+
+This is the hotline's core service. Every method is one transaction that checks the
+contact's state (see `hotline.contacts`), writes the change, seals any text, and appends an
+event; live views learn of the change from the bus after commit. Nothing here knows HTTP or
+websockets; the channels and the console call these methods.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+import structlog
+
+from hotline.clock import from_iso, to_iso
+from hotline.config import Config
+from hotline.contacts import (
+    Channel,
+    Contact,
+    ContactState,
+    IllegalTransition,
+    check_transition,
+)
+from hotline.counsellors import Counsellors, Presence
+from hotline.crypto import FieldCipher, new_token, token_digest
+from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline.risk import RiskLevel
+from hotline.store.database import Database, Transaction
+
+log = structlog.get_logger(__name__)
+
+_DAY = timedelta(days=1)
+
+QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation, opened for someone allowed to read it."""
+
+    id: int
+    contact_id: int
+    sender: str
+    author_id: int | None
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Note:
+    """A counsellor's private note on a contact; never shown to the person."""
+
+    id: int
+    contact_id: int
+    author_id: int
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    """What the counsellor recorded when closing a contact."""
+
+    category: str
+    outcome: str
+    referral: str
+    follow_up_wanted: bool
+    key_groups: tuple[str, ...]
+    summary: str
+
+
+def _contact(row: aiosqlite.Row) -> Contact:
+    return Contact(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        state=ContactState(row["state"]),
+        risk=RiskLevel(row["risk"]),
+        district=row["district"],
+        lang=row["lang"],
+        waiting_since=from_iso(row["waiting_since"]),
+        requeued=bool(row["requeued"]),
+        counsellor_id=row["counsellor_id"],
+        ended_by=row["ended_by"],
+        answered_at=from_iso(row["answered_at"]) if row["answered_at"] else None,
+        ended_at=from_iso(row["ended_at"]) if row["ended_at"] else None,
+    )
+
+
+class Conversations:
+    """Starts, routes, carries and closes contacts."""
+
+    def __init__(
+        self, db: Database, cipher: FieldCipher, config: Config, counsellors: Counsellors
+    ) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._config = config
+        self._counsellors = counsellors
+
+    # -- arrival ---------------------------------------------------------------------------
+
+    async def start_webchat(self, district: str | None, lang: str) -> tuple[Contact, str]:
+        """Queue a new web-chat contact; returns it and the person's secret resume token."""
+        if district is not None and self._config.district(district) is None:
+            known = ", ".join(d.id for d in self._config.districts)
+            raise InvalidInput(
+                f"unknown district {district!r}; choose one of: {known}",
+                code="unknown_district", field="district",
+            )
+        if lang not in self._config.ui.languages:
+            lang = self._config.ui.language
+        token = new_token()
+        async with self._db.transaction() as tx:
+            now = to_iso(tx.clock.now())
+            cursor = await tx.execute(
+                "INSERT INTO contacts (channel, state, risk, risk_rank, district, lang,"
+                " waiting_since, caller_token_hash, created_at, updated_at)"
+                " VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (Channel.WEBCHAT.value, RiskLevel.NONE.value, RiskLevel.NONE.rank, district,
+                 lang, now, token_digest(token), now, now),
+            )
+            contact_id = cursor.lastrowid
+            assert contact_id is not None
+            await tx.append_event(
+                "contact.queued", f"contact:{contact_id}", "caller",
+                {"channel": Channel.WEBCHAT.value, "district": district,
+                 "risk": RiskLevel.NONE.value},
+            )
+            row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        assert row is not None
+        log.info("contact_started", contact_id=contact_id, channel="webchat")
+        return _contact(row), token
+
+    async def resume(self, token: str) -> Contact | None:
+        """The contact a person's resume token belongs to, or None for an unknown token."""
+        row = await self._db.fetchone(
+            "SELECT * FROM contacts WHERE caller_token_hash = ?", (token_digest(token),)
+        )
+        return None if row is None else _contact(row)
+
+    async def caller_connected(self, contact_id: int) -> None:
+        """The person's chat is open again: they are not leaving."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE contacts SET caller_left_at = NULL WHERE id = ?", (contact_id,)
+            )
+
+    async def caller_disconnected(self, contact_id: int) -> None:
+        """The person's last chat connection closed; they may come back (see `abandon_departed`)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE contacts SET caller_left_at = ? WHERE id = ? AND caller_left_at IS NULL",
+                (to_iso(tx.clock.now()), contact_id),
+            )
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _check_text(self, text: object, what: str) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput(f"{what} is empty", code="empty", field="text")
+        limit = self._config.webchat.max_message_chars
+        if len(text) > limit:
+            raise InvalidInput(
+                f"{what} is {len(text)} characters; the limit is {limit}",
+                code="too_long", field="text",
+            )
+        return text
+
+    async def caller_message(self, contact_id: int, text: object) -> Message:
+        """Store a message from the person (allowed while waiting, too)."""
+        body = self._check_text(text, "message")
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if not contact.state.is_open:
+                raise Conflict("this conversation has ended", code="ended")
+            return await self._append_message(tx, contact, "caller", None, body)
+
+    async def counsellor_message(self, contact_id: int, counsellor_id: int, text: object) -> Message:
+        """Store and deliver a counsellor's reply to the person."""
+        body = self._check_text(text, "reply")
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            if contact.state is not ContactState.ACTIVE:
+                raise Conflict(
+                    f"replies can be sent only during the conversation (it is {contact.state})",
+                    code="not_active",
+                )
+            return await self._append_message(tx, contact, "counsellor", counsellor_id, body)
+
+    async def _append_message(
+        self, tx: Transaction, contact: Contact, sender: str, author_id: int | None, body: str
+    ) -> Message:
+        now = tx.clock.now()
+        sealed = self._cipher.seal(body, f"messages.body:{contact.id}")
+        cursor = await tx.execute(
+            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at) VALUES (?, ?, ?, ?, ?)",
+            (contact.id, sender, author_id, sealed, to_iso(now)),
+        )
+        message_id = cursor.lastrowid
+        assert message_id is not None
+        actor = f"user:{author_id}" if author_id else "caller"
+        await tx.append_event(
+            "message.added", f"contact:{contact.id}", actor,
+            {"message_id": message_id, "sender": sender, "chars": len(body)},
+        )
+        return Message(message_id, contact.id, sender, author_id, body, now)
+
+    async def messages(self, contact_id: int) -> list[Message]:
+        """The conversation so far, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages"
+            " WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        )
+        return [self._open_message(row) for row in rows]
+
+    async def message(self, message_id: int) -> Message | None:
+        """One message by id (live views fetch the text of an event this way)."""
+        row = await self._db.fetchone(
+            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages WHERE id = ?",
+            (message_id,),
+        )
+        return None if row is None else self._open_message(row)
+
+    def _open_message(self, row: aiosqlite.Row) -> Message:
+        text = self._cipher.open(row["body_enc"], f"messages.body:{row['contact_id']}")
+        return Message(
+            row["id"], row["contact_id"], row["sender"], row["author_id"], text, from_iso(row["at"])
+        )
+
+    async def add_note(self, contact_id: int, counsellor_id: int, text: object) -> Note:
+        """A private note by the counsellor who holds the contact."""
+        body = self._check_text(text, "note")
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            now = tx.clock.now()
+            cursor = await tx.execute(
+                "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)",
+                (contact_id, counsellor_id,
+                 self._cipher.seal(body, f"notes.body:{contact_id}"), to_iso(now)),
+            )
+            note_id = cursor.lastrowid
+            assert note_id is not None
+            await tx.append_event(
+                "note.added", f"contact:{contact_id}", f"user:{counsellor_id}", {"note_id": note_id}
+            )
+        return Note(note_id, contact_id, counsellor_id, body, now)
+
+    async def notes(self, contact_id: int) -> list[Note]:
+        """A contact's private notes, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, contact_id, author_id, body_enc, at FROM notes WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        )
+        return [
+            Note(r["id"], r["contact_id"], r["author_id"],
+                 self._cipher.open(r["body_enc"], f"notes.body:{contact_id}"), from_iso(r["at"]))
+            for r in rows
+        ]
+
+    # -- the queue -------------------------------------------------------------------------
+
+    async def take_next(self, counsellor_id: int) -> Contact | None:
+        """Give the most urgent waiting contact to this counsellor, or None if nobody waits.
+
+        The claim is one `UPDATE ... WHERE state = 'queued' RETURNING` inside a write
+        transaction, so two counsellors pressing "take next" at the same instant (in one
+        process or several on the same file) never receive the same contact.
+        """
+        presence = await self._counsellors.presence(counsellor_id)
+        if presence.status is not Presence.AVAILABLE:
+            raise Conflict(
+                "you are on break; set yourself available to take contacts", code="not_available"
+            )
+        async with self._db.transaction() as tx:
+            now = to_iso(tx.clock.now())
+            row = await tx.fetchone(
+                "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
+                " WHERE id = (SELECT id FROM contacts WHERE state = 'queued'"
+                f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
+                (counsellor_id, now),
+            )
+            if row is None:
+                return None
+            contact = _contact(row)
+            actor = f"user:{counsellor_id}"
+            await tx.append_event(
+                "contact.offered", f"contact:{contact.id}", actor,
+                {"from": "queued", "to": "offered", "counsellor_id": counsellor_id},
+            )
+            # Web chat has nothing to ring: the counsellor who took it is talking at once.
+            # (Voice keeps the contact offered until the call is answered.)
+            contact = await self._move(
+                tx, contact, ContactState.ACTIVE, actor, answered_at=now
+            )
+        log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
+        return contact
+
+    async def queue(self, limit: int | None = None) -> list[Contact]:
+        """Waiting contacts in the order they will be answered."""
+        sql = f"SELECT * FROM contacts WHERE state = 'queued' ORDER BY {QUEUE_ORDER}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_contact(row) for row in await self._db.fetchall(sql)]
+
+    async def queue_length(self) -> int:
+        """How many people are waiting."""
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM contacts WHERE state = 'queued'"))
+
+    async def position(self, contact: Contact) -> int:
+        """1-based place of a waiting contact in the queue."""
+        ahead = await self._db.fetchval(
+            "SELECT COUNT(*) FROM contacts WHERE state = 'queued' AND ("
+            " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
+            " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
+            (contact.risk.rank, contact.risk.rank, int(contact.requeued), int(contact.requeued),
+             to_iso(contact.waiting_since), to_iso(contact.waiting_since), contact.id),
+        )
+        return int(ahead) + 1
+
+    async def wait_estimate_minutes(self, position: int) -> int:
+        """A rough "about N minutes" for the person at `position`.
+
+        position × mean handling time of the last day's conversations ÷ counsellors available
+        (at least one), rounded up; the configured default stands in until there is history.
+        It is shown as an estimate, never a promise.
+        """
+        since = to_iso(self._db.clock.now().replace(microsecond=0) - _DAY)
+        mean = await self._db.fetchval(
+            "SELECT AVG((julianday(ended_at) - julianday(answered_at)) * 1440.0) FROM contacts"
+            " WHERE ended_at IS NOT NULL AND answered_at IS NOT NULL AND ended_at >= ?",
+            (since,),
+        )
+        handle = float(mean) if mean else float(self._config.webchat.default_handle_minutes)
+        available = max(1, await self._counsellors.available_count())
+        return max(1, math.ceil(position * handle / available))
+
+    # -- ending ----------------------------------------------------------------------------
+
+    async def caller_end(self, contact_id: int) -> Contact:
+        """The person closed the conversation: abandoned if unanswered, else to wrap-up."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
+                return await self._move(tx, contact, ContactState.ABANDONED, "caller",
+                                        ended_by="caller", ended_at=to_iso(tx.clock.now()))
+            if contact.state is ContactState.ACTIVE:
+                return await self._move(tx, contact, ContactState.WRAP_UP, "caller",
+                                        ended_by="caller", ended_at=to_iso(tx.clock.now()))
+            return contact  # already over: ending twice is what a person expects to be harmless
+
+    async def counsellor_end(self, contact_id: int, counsellor_id: int) -> Contact:
+        """The counsellor ended the conversation; the wrap-up form follows."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            return await self._move(tx, contact, ContactState.WRAP_UP, f"user:{counsellor_id}",
+                                    ended_by="counsellor", ended_at=to_iso(tx.clock.now()))
+
+    async def requeue(self, contact_id: int, actor: str, reason: str) -> Contact:
+        """Put a contact whose counsellor dropped back at the head of its risk level."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            return await self._move(tx, contact, ContactState.QUEUED, actor, reason=reason,
+                                    counsellor_id=None, requeued=1)
+
+    async def wrap_up(
+        self, contact_id: int, counsellor_id: int, form: dict[str, object]
+    ) -> Contact:
+        """Validate and store the wrap-up form, closing the contact."""
+        wrap = self._validate_wrap_up(form)
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            if contact.state is not ContactState.WRAP_UP:
+                raise Conflict(
+                    "end the conversation before writing the wrap-up", code="not_in_wrap_up"
+                )
+            summary = (
+                self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
+                if wrap.summary else None
+            )
+            await tx.execute(
+                "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
+                " follow_up_wanted, key_groups, summary_enc, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (contact_id, counsellor_id, wrap.category, wrap.outcome, wrap.referral,
+                 int(wrap.follow_up_wanted), json.dumps(list(wrap.key_groups)), summary,
+                 to_iso(tx.clock.now())),
+            )
+            return await self._move(
+                tx, contact, ContactState.CLOSED, f"user:{counsellor_id}",
+                event_data={"category": wrap.category, "outcome": wrap.outcome,
+                            "referral": wrap.referral, "follow_up_wanted": wrap.follow_up_wanted,
+                            "key_groups": list(wrap.key_groups)},
+                closed_at=to_iso(tx.clock.now()),
+            )
+
+    def _validate_wrap_up(self, form: dict[str, object]) -> WrapUp:
+        options = self._config.wrap_up
+
+        def pick(field: str, choices: Sequence[object], label: str) -> str:
+            value = form.get(field)
+            ids = [getattr(c, "id", None) for c in choices]
+            if value not in ids:
+                raise InvalidInput(f"choose a {label}", code="invalid_" + field, field=field)
+            return str(value)
+
+        follow_up = form.get("follow_up_wanted", False)
+        if not isinstance(follow_up, bool):
+            raise InvalidInput("follow_up_wanted must be true or false", field="follow_up_wanted")
+        groups = form.get("key_groups", [])
+        known_groups = {g.id for g in self._config.key_groups}
+        if not isinstance(groups, list) or not all(g in known_groups for g in groups):
+            raise InvalidInput("unknown key group", code="invalid_key_groups", field="key_groups")
+        summary = form.get("summary", "") or ""
+        if not isinstance(summary, str) or len(summary) > 10 * self._config.webchat.max_message_chars:
+            raise InvalidInput("the summary is too long", code="too_long", field="summary")
+        return WrapUp(
+            category=pick("category", options.categories, "category"),
+            outcome=pick("outcome", options.outcomes, "outcome"),
+            referral=pick("referral", options.referrals, "referral"),
+            follow_up_wanted=follow_up,
+            key_groups=tuple(str(g) for g in groups),
+            summary=summary,
+        )
+
+    async def wrap_up_of(self, contact_id: int) -> WrapUp | None:
+        """The wrap-up recorded for a closed contact."""
+        row = await self._db.fetchone("SELECT * FROM wrap_ups WHERE contact_id = ?", (contact_id,))
+        if row is None:
+            return None
+        summary = (
+            self._cipher.open(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
+            if row["summary_enc"] else ""
+        )
+        return WrapUp(row["category"], row["outcome"], row["referral"],
+                      bool(row["follow_up_wanted"]), tuple(json.loads(row["key_groups"])), summary)
+
+    # -- looking up ------------------------------------------------------------------------
+
+    async def get(self, contact_id: int) -> Contact:
+        """A contact by id."""
+        row = await self._db.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        if row is None:
+            raise NotFound(f"contact {contact_id} does not exist")
+        return _contact(row)
+
+    async def held_by(self, counsellor_id: int) -> list[Contact]:
+        """Contacts a counsellor is talking with or wrapping up."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM contacts WHERE counsellor_id = ? AND state IN ('offered', 'active',"
+            " 'wrap_up') ORDER BY id",
+            (counsellor_id,),
+        )
+        return [_contact(row) for row in rows]
+
+    async def in_conversation(self) -> list[Contact]:
+        """Every contact a counsellor holds now (the supervisor's floor view)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM contacts WHERE state IN ('offered', 'active', 'wrap_up') ORDER BY id"
+        )
+        return [_contact(row) for row in rows]
+
+    # -- recovery and sweeping -------------------------------------------------------------
+
+    async def recover_after_restart(self) -> None:
+        """Make the stored state true again after a process stopped.
+
+        Web-chat connections did not survive, so each open web-chat contact starts its
+        leaving clock now (the person's page reconnects within seconds). A contact offered
+        but never answered goes back to the head of its risk level.
+        """
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE contacts SET caller_left_at = ? WHERE channel = 'webchat'"
+                " AND state IN ('queued', 'offered', 'active') AND caller_left_at IS NULL",
+                (to_iso(tx.clock.now()),),
+            )
+            rows = await tx.conn.execute_fetchall(
+                "SELECT * FROM contacts WHERE state = 'offered'"
+            )
+            for row in rows:
+                await self._move(tx, _contact(row), ContactState.QUEUED, "system",
+                                 reason="restart", counsellor_id=None, requeued=1)
+
+    async def abandon_departed(self) -> list[int]:
+        """Mark abandoned the waiting web-chat contacts whose person left and did not return."""
+        limit = self._config.webchat.abandon_after_seconds
+        cutoff = to_iso(self._db.clock.now() - _seconds(limit))
+        abandoned = []
+        async with self._db.transaction() as tx:
+            rows = await tx.conn.execute_fetchall(
+                "SELECT * FROM contacts WHERE channel = 'webchat' AND state IN ('queued', 'offered')"
+                " AND caller_left_at IS NOT NULL AND caller_left_at <= ?",
+                (cutoff,),
+            )
+            for row in rows:
+                contact = _contact(row)
+                await self._move(tx, contact, ContactState.ABANDONED, "system",
+                                 reason="left_while_waiting", ended_by="caller",
+                                 ended_at=to_iso(tx.clock.now()))
+                abandoned.append(contact.id)
+        return abandoned
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _load(self, tx: Transaction, contact_id: int) -> Contact:
+        row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        if row is None:
+            raise NotFound(f"contact {contact_id} does not exist")
+        return _contact(row)
+
+    @staticmethod
+    def _check_holder(contact: Contact, counsellor_id: int) -> None:
+        if contact.counsellor_id != counsellor_id:
+            raise Forbidden("this contact is held by another counsellor", code="not_yours")
+
+    async def _move(
+        self, tx: Transaction, contact: Contact, wanted: ContactState, actor: str, *,
+        reason: str | None = None, event_data: dict[str, object] | None = None,
+        **columns: object,
+    ) -> Contact:
+        """The one place a contact changes state: check, update, append the event."""
+        check_transition(contact.id, contact.state, wanted)
+        assignments = ", ".join(f"{name} = ?" for name in ("state", "updated_at", *columns))
+        row = await tx.fetchone(
+            f"UPDATE contacts SET {assignments} WHERE id = ? AND state = ? RETURNING *",
+            (wanted.value, to_iso(tx.clock.now()), *columns.values(), contact.id,
+             contact.state.value),
+        )
+        if row is None:  # changed under us by another process between read and write
+            raise IllegalTransition(contact.id, contact.state, wanted)
+        data: dict[str, object] = {"from": contact.state.value, "to": wanted.value}
+        if reason:
+            data["reason"] = reason
+        if event_data:
+            data.update(event_data)
+        await tx.append_event(f"contact.{wanted.value}", f"contact:{contact.id}", actor, data)
+        return _contact(row)
+
+
+def _seconds(n: int) -> timedelta:
+    return timedelta(seconds=n)

@@ -1,0 +1,125 @@
+"""The application factory: builds the web app from an already-validated config.
+
+`create_app` reads no environment and no argv (the CLI does), so tests build the very same
+app with a config of their own. Each resource is opened and closed by one `*_ctx` generator
+in `cleanup_ctx`; background loops are started and cancelled there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from importlib import resources
+
+import structlog
+from aiohttp import web
+
+from hotline.clock import Clock, SystemClock
+from hotline.config import Config
+from hotline.conversations import Conversations
+from hotline.counsellors import Counsellors
+from hotline.crypto import FieldCipher, load_or_create_key
+from hotline.events import EventBus
+from hotline.sessions import Sessions
+from hotline.store.database import DB_FILE, Database
+from hotline.users import Users
+from hotline.web import keys
+from hotline.web.auth import setup_auth
+from hotline.web.chat import setup_chat
+from hotline.web.console import OFFLINE_GRACE_SECONDS, setup_console
+from hotline.web.errors import setup_errors
+from hotline.web.health import setup_health
+from hotline.web.presence import PresenceWatch
+from hotline.web.ratelimit import RateLimiter
+from hotline.web.request_context import setup_request_context
+from hotline.web.websockets import SocketRegistry
+
+log = structlog.get_logger(__name__)
+
+SWEEP_SECONDS = 5.0
+
+
+def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+    """Build the hotline's web application."""
+    app = web.Application(client_max_size=256 * 1024)
+    clock = clock or SystemClock()
+    app[keys.CONFIG] = config
+    app[keys.CLOCK] = clock
+    app[keys.BUS] = EventBus()
+    app[keys.SOCKETS] = SocketRegistry()
+    chat = config.webchat
+    app[keys.CHAT_START_LIMITER] = RateLimiter(clock, chat.starts_per_minute, 60)
+    app[keys.CHAT_MESSAGE_LIMITER] = RateLimiter(clock, chat.messages_per_window, chat.window_seconds)
+    app[keys.LOGIN_LIMITER] = RateLimiter(clock, 20, 60)
+
+    # Order matters: the request id must be bound before anything else logs, and the error
+    # middleware sits inside it so the summary line records the status it produced.
+    setup_request_context(app)
+    setup_errors(app)
+
+    app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(sweeper_ctx)
+    app.on_shutdown.append(_close_sockets)
+
+    setup_health(app)
+    setup_auth(app)
+    setup_chat(app)
+    setup_console(app)
+    app.router.add_get("/", _to_chat)
+    app.router.add_static("/static", str(resources.files("hotline.web") / "static"))
+    return app
+
+
+async def _to_chat(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open the data directory: key, database, services; make the stored state true again."""
+    config = app[keys.CONFIG]
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    cipher = FieldCipher(load_or_create_key(config.data_dir, config.data_key))
+    db = await Database.open(config.data_dir / DB_FILE, app[keys.CLOCK], app[keys.BUS])
+    counsellors = Counsellors(db)
+    conversations = Conversations(db, cipher, config, counsellors)
+    app[keys.DATABASE] = db
+    app[keys.CIPHER] = cipher
+    app[keys.USERS] = Users(db, cipher)
+    app[keys.SESSIONS] = Sessions(db, timedelta(hours=config.server.session_hours))
+    app[keys.COUNSELLORS] = counsellors
+    app[keys.CONVERSATIONS] = conversations
+    app[keys.PRESENCE_WATCH] = PresenceWatch(counsellors, app[keys.SOCKETS], OFFLINE_GRACE_SECONDS)
+    await conversations.recover_after_restart()
+    await counsellors.mark_all_offline()
+    log.info("store_opened", queue_length=await conversations.queue_length())
+    yield
+    await app[keys.PRESENCE_WATCH].close()
+    await db.close()
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the sweeper loop for the life of the app."""
+    task = asyncio.create_task(_sweep_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    """Mark abandoned the people who left while waiting; drop expired sessions."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            abandoned = await app[keys.CONVERSATIONS].abandon_departed()
+            if abandoned:
+                log.info("contacts_abandoned", count=len(abandoned))
+            await app[keys.SESSIONS].purge_expired()
+        except Exception as exc:  # the loop must outlive one bad sweep
+            log.error("sweep_failed", error_type=type(exc).__name__)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[keys.SOCKETS].close_all()

@@ -1,0 +1,367 @@
+"""The counsellor console: the page, its JSON API and its live websocket.
+
+Counsellors see the queue (never message text until they hold a contact) and the contacts
+they hold; supervisors also see the floor: every counsellor's presence and every
+conversation in progress. Opening a contact one does not hold is an audited event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from hotline.contacts import Contact
+from hotline.conversations import Note
+from hotline.counsellors import Presence
+from hotline.errors import InvalidInput
+from hotline.events import Subscription
+from hotline.users import Role
+from hotline.web import keys
+from hotline.web.auth import (
+    CONSOLE_ROLES,
+    Staff,
+    current_staff,
+    forbidden_page,
+    origin_allowed,
+    require_staff,
+)
+from hotline.web.chat import message_json
+from hotline.web.pages import page_language, render
+
+log = structlog.get_logger(__name__)
+
+# A reload or a dropped network should not flip a counsellor to offline and back.
+OFFLINE_GRACE_SECONDS = 30.0
+
+
+def queue_item(contact: Contact, position: int | None = None) -> dict[str, Any]:
+    """A queue row: routing facts only, never anything the person said."""
+    return {
+        "id": contact.id,
+        "channel": contact.channel.value,
+        "risk": contact.risk.value,
+        "district": contact.district,
+        "state": contact.state.value,
+        "waiting_since": contact.waiting_since.isoformat(),
+        "position": position,
+    }
+
+
+async def _names(app: web.Application, ids: set[int]) -> dict[int, str]:
+    users = app[keys.USERS]
+    found = {}
+    for user_id in ids:
+        user = await users.get(user_id)
+        found[user_id] = user.display_name if user else "?"
+    return found
+
+
+async def contact_summaries(app: web.Application, contacts: list[Contact]) -> list[dict[str, Any]]:
+    """Queue rows plus who holds each contact."""
+    names = await _names(app, {c.counsellor_id for c in contacts if c.counsellor_id})
+    return [
+        {**queue_item(c), "counsellor_id": c.counsellor_id,
+         "counsellor_name": names.get(c.counsellor_id) if c.counsellor_id else None,
+         "answered_at": c.answered_at.isoformat() if c.answered_at else None}
+        for c in contacts
+    ]
+
+
+def note_json(note: Note) -> dict[str, Any]:
+    """A private note on the wire."""
+    return {"id": note.id, "author_id": note.author_id, "text": note.text,
+            "at": note.at.isoformat()}
+
+
+async def _queue_json(app: web.Application) -> list[dict[str, Any]]:
+    queue = await app[keys.CONVERSATIONS].queue(limit=200)
+    return [queue_item(c, position) for position, c in enumerate(queue, start=1)]
+
+
+async def _me(app: web.Application, staff: Staff) -> dict[str, Any]:
+    presence = await app[keys.COUNSELLORS].presence(staff.user.id)
+    return {"id": staff.user.id, "username": staff.user.username,
+            "display_name": staff.user.display_name, "role": staff.user.role.value,
+            "presence": presence.status.value}
+
+
+async def _floor(app: web.Application) -> dict[str, Any]:
+    conversations = app[keys.CONVERSATIONS]
+    active = await conversations.in_conversation()
+    held: dict[int, int] = {}
+    for contact in active:
+        if contact.counsellor_id:
+            held[contact.counsellor_id] = held.get(contact.counsellor_id, 0) + 1
+    presence = await app[keys.COUNSELLORS].all_presence()
+    people = await app[keys.USERS].all_with_role(Role.COUNSELLOR, Role.SUPERVISOR)
+    return {
+        "counsellors": [
+            {"id": u.id, "display_name": u.display_name, "role": u.role.value,
+             "presence": (presence[u.id].status if u.id in presence else Presence.OFFLINE).value,
+             "active_contacts": held.get(u.id, 0)}
+            for u in people
+        ],
+        "active": await contact_summaries(app, active),
+    }
+
+
+async def contact_detail(app: web.Application, contact: Contact) -> dict[str, Any]:
+    """Everything the holder needs on screen for one contact."""
+    conversations = app[keys.CONVERSATIONS]
+    [summary] = await contact_summaries(app, [contact])
+    wrap = await conversations.wrap_up_of(contact.id)
+    return {
+        **summary,
+        "messages": [message_json(m) for m in await conversations.messages(contact.id)],
+        "notes": [note_json(n) for n in await conversations.notes(contact.id)],
+        "wrap_up": None if wrap is None else {
+            "category": wrap.category, "outcome": wrap.outcome, "referral": wrap.referral,
+            "follow_up_wanted": wrap.follow_up_wanted, "key_groups": list(wrap.key_groups),
+            "summary": wrap.summary,
+        },
+    }
+
+
+# -- pages and API -----------------------------------------------------------------------
+
+async def console_page(request: web.Request) -> web.StreamResponse:
+    """GET /console: the page, or the login form for someone not logged in."""
+    staff = await current_staff(request)
+    if staff is None:
+        raise web.HTTPSeeOther("/login?next=/console")
+    if staff.user.role not in CONSOLE_ROLES:
+        return forbidden_page(request, staff.user.role)
+    return render(
+        "console.html", lang=page_language(request, request.app[keys.CONFIG]),
+        csrf_token=staff.session.csrf_token, user_role=staff.user.role.value,
+        user_id=str(staff.user.id), display_name=staff.user.display_name,
+    )
+
+
+async def console_state(request: web.Request) -> web.Response:
+    """GET /console/api/state: everything the page shows, for its first paint."""
+    staff = await require_staff(request, CONSOLE_ROLES)
+    app = request.app
+    held = await app[keys.CONVERSATIONS].held_by(staff.user.id)
+    return web.json_response({
+        "me": await _me(app, staff),
+        "queue": await _queue_json(app),
+        "my_contacts": await contact_summaries(app, held),
+        "floor": await _floor(app) if staff.user.role is Role.SUPERVISOR else None,
+        "server_time": app[keys.CLOCK].now().isoformat(),
+    })
+
+
+async def console_options(request: web.Request) -> web.Response:
+    """GET /console/api/options: the wrap-up form's choices."""
+    await require_staff(request, CONSOLE_ROLES)
+    config = request.app[keys.CONFIG]
+    return web.json_response({
+        "categories": [o.as_dict() for o in config.wrap_up.categories],
+        "outcomes": [o.as_dict() for o in config.wrap_up.outcomes],
+        "referrals": [o.as_dict() for o in config.wrap_up.referrals],
+        "key_groups": [o.as_dict() for o in config.key_groups],
+        "districts": [o.as_dict() for o in config.districts],
+    })
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("the body must be JSON", code="bad_request") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", code="bad_request")
+    return body
+
+
+async def set_presence(request: web.Request) -> web.Response:
+    """POST /console/api/presence."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    if body.get("status") not in (Presence.AVAILABLE.value, Presence.ON_BREAK.value):
+        raise InvalidInput("status must be available or on_break", field="status")
+    await request.app[keys.COUNSELLORS].set_presence(staff.user.id, Presence(body["status"]))
+    return web.json_response(await _me(request.app, staff))
+
+
+async def take_next(request: web.Request) -> web.Response:
+    """POST /console/api/take-next: the most urgent waiting contact becomes mine."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    contact = await request.app[keys.CONVERSATIONS].take_next(staff.user.id)
+    if contact is None:
+        return web.json_response(
+            {"error": "queue_empty", "message": "nobody is waiting right now"}, status=409
+        )
+    return web.json_response({"contact": await contact_detail(request.app, contact)})
+
+
+async def _visible_contact(request: web.Request, staff: Staff) -> Contact:
+    conversations = request.app[keys.CONVERSATIONS]
+    contact = await conversations.get(int(request.match_info["contact_id"]))
+    if contact.counsellor_id != staff.user.id and staff.user.role is not Role.SUPERVISOR:
+        raise web.HTTPForbidden(
+            text='{"error": "not_yours", "message": "this contact is held by another counsellor"}',
+            content_type="application/json",
+        )
+    return contact
+
+
+async def get_contact(request: web.Request) -> web.Response:
+    """GET /console/api/contacts/{id}."""
+    staff = await require_staff(request, CONSOLE_ROLES)
+    contact = await _visible_contact(request, staff)
+    if contact.counsellor_id != staff.user.id:
+        async with request.app[keys.DATABASE].transaction() as tx:
+            await tx.append_event(
+                "contact.viewed", f"contact:{contact.id}", f"user:{staff.user.id}",
+                {"role": staff.user.role.value},
+            )
+    return web.json_response(await contact_detail(request.app, contact))
+
+
+async def post_message(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/messages: a reply to the person."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    message = await request.app[keys.CONVERSATIONS].counsellor_message(
+        int(request.match_info["contact_id"]), staff.user.id, body.get("text")
+    )
+    return web.json_response(message_json(message), status=201)
+
+
+async def post_note(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/notes: a private note."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    note = await request.app[keys.CONVERSATIONS].add_note(
+        int(request.match_info["contact_id"]), staff.user.id, body.get("text")
+    )
+    return web.json_response(note_json(note), status=201)
+
+
+async def end_contact(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/end: the conversation is over; wrap-up follows."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    contact = await request.app[keys.CONVERSATIONS].counsellor_end(
+        int(request.match_info["contact_id"]), staff.user.id
+    )
+    return web.json_response(await contact_detail(request.app, contact))
+
+
+async def wrap_up(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/wrap-up: record the wrap-up and close the contact."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    contact = await request.app[keys.CONVERSATIONS].wrap_up(
+        int(request.match_info["contact_id"]), staff.user.id, body
+    )
+    return web.json_response(await contact_detail(request.app, contact))
+
+
+# -- live updates ------------------------------------------------------------------------
+
+class _ConsoleView:
+    """Pushes what one console needs as committed events arrive."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, staff: Staff) -> None:
+        self.app = app
+        self.ws = ws
+        self.staff = staff
+        self.supervisor = staff.user.role is Role.SUPERVISOR
+
+    async def send_queue(self) -> None:
+        await self.ws.send_json({"type": "queue", "queue": await _queue_json(self.app),
+                                 "server_time": self.app[keys.CLOCK].now().isoformat()})
+
+    async def send_floor(self) -> None:
+        if self.supervisor:
+            await self.ws.send_json({"type": "floor", "floor": await _floor(self.app)})
+
+    async def follow(self, subscription: Subscription) -> None:
+        conversations = self.app[keys.CONVERSATIONS]
+        while not self.ws.closed:
+            batch = [await subscription.get(), *subscription.drain()]
+            if subscription.overflowed:
+                subscription.overflowed = False
+                await self.send_queue()
+                await self.send_floor()
+                continue
+            queue_moved = floor_moved = False
+            changed: set[int] = set()
+            for event in batch:
+                if event.kind.startswith("contact.") and event.kind != "contact.viewed":
+                    queue_moved = floor_moved = True
+                    changed.add(int(event.subject.split(":")[1]))
+                elif event.kind == "counsellor.presence":
+                    floor_moved = True
+                elif event.kind == "message.added":
+                    contact = await conversations.get(int(event.subject.split(":")[1]))
+                    if contact.counsellor_id == self.staff.user.id or (
+                        self.supervisor and contact.counsellor_id is not None
+                    ):
+                        message = await conversations.message(int(event.data["message_id"]))
+                        if message is not None:
+                            await self.ws.send_json({"type": "message", "contact_id": contact.id,
+                                                     "message": message_json(message)})
+            for contact_id in sorted(changed):
+                contact = await conversations.get(contact_id)
+                if contact.counsellor_id == self.staff.user.id:
+                    [summary] = await contact_summaries(self.app, [contact])
+                    await self.ws.send_json({"type": "contact", "contact": summary})
+            if queue_moved:
+                await self.send_queue()
+            if floor_moved:
+                await self.send_floor()
+
+
+async def console_socket(request: web.Request) -> web.StreamResponse:
+    """WS /console/ws: live queue, messages and floor for a logged-in console."""
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(text="websocket origin not allowed")
+    staff = await require_staff(request, CONSOLE_ROLES)
+    app = request.app
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await ws.prepare(request)
+    sockets = app[keys.SOCKETS]
+    owner = ("user", staff.user.id)
+    sockets.add(ws, owner)
+    counsellors = app[keys.COUNSELLORS]
+    if (await counsellors.presence(staff.user.id)).status is Presence.OFFLINE:
+        await counsellors.set_presence(staff.user.id, Presence.AVAILABLE)
+    view = _ConsoleView(app, ws, staff)
+    async with app[keys.BUS].subscribe() as subscription:
+        follower = asyncio.create_task(view.follow(subscription))
+        try:
+            await view.send_queue()
+            await view.send_floor()
+            async for frame in ws:  # the console only listens; pings are handled by aiohttp
+                if frame.type is WSMsgType.ERROR:
+                    break
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            if sockets.remove(ws, owner) == 0:
+                app[keys.PRESENCE_WATCH].schedule_offline(staff.user.id)
+    return ws
+
+
+def setup_console(app: web.Application) -> None:
+    """Routes of the console."""
+    app.router.add_get("/console", console_page)
+    app.router.add_get("/console/api/state", console_state)
+    app.router.add_get("/console/api/options", console_options)
+    app.router.add_post("/console/api/presence", set_presence)
+    app.router.add_post("/console/api/take-next", take_next)
+    app.router.add_get(r"/console/api/contacts/{contact_id:\d+}", get_contact)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/messages", post_message)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/notes", post_note)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/end", end_contact)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
+    app.router.add_get("/console/ws", console_socket)

@@ -1,0 +1,33 @@
+"""Typed application keys: every shared object the handlers reach through the app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.clock import Clock
+from hotline.config import Config
+from hotline.conversations import Conversations
+from hotline.counsellors import Counsellors
+from hotline.crypto import FieldCipher
+from hotline.events import EventBus
+from hotline.sessions import Sessions
+from hotline.store.database import Database
+from hotline.users import Users
+from hotline.web.ratelimit import RateLimiter
+from hotline.web.presence import PresenceWatch
+from hotline.web.websockets import SocketRegistry
+
+CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)
+BUS = web.AppKey("bus", EventBus)
+DATABASE = web.AppKey("database", Database)
+CIPHER = web.AppKey("cipher", FieldCipher)
+USERS = web.AppKey("users", Users)
+SESSIONS = web.AppKey("sessions", Sessions)
+COUNSELLORS = web.AppKey("counsellors", Counsellors)
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+CHAT_START_LIMITER = web.AppKey("chat_start_limiter", RateLimiter)
+LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+CHAT_MESSAGE_LIMITER = web.AppKey("chat_message_limiter", RateLimiter)
+SOCKETS = web.AppKey("sockets", SocketRegistry)
+PRESENCE_WATCH = web.AppKey("presence_watch", PresenceWatch)
