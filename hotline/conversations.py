@@ -160,7 +160,8 @@ class Conversations:
 
     # -- messages --------------------------------------------------------------------------
 
-    def _check_text(self, text: object, what: str) -> str:
+    def check_text(self, text: object, what: str = "message") -> str:
+        """The text if it is non-empty and within the size limit, else `InvalidInput`."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput(f"{what} is empty", code="empty", field="text")
         limit = self._config.webchat.max_message_chars
@@ -173,7 +174,7 @@ class Conversations:
 
     async def caller_message(self, contact_id: int, text: object) -> Message:
         """Store a message from the person (allowed while waiting, too)."""
-        body = self._check_text(text, "message")
+        body = self.check_text(text, "message")
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             if not contact.state.is_open:
@@ -182,7 +183,7 @@ class Conversations:
 
     async def counsellor_message(self, contact_id: int, counsellor_id: int, text: object) -> Message:
         """Store and deliver a counsellor's reply to the person."""
-        body = self._check_text(text, "reply")
+        body = self.check_text(text, "reply")
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
@@ -236,7 +237,7 @@ class Conversations:
 
     async def add_note(self, contact_id: int, counsellor_id: int, text: object) -> Note:
         """A private note by the counsellor who holds the contact."""
-        body = self._check_text(text, "note")
+        body = self.check_text(text, "note")
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
@@ -375,7 +376,6 @@ class Conversations:
         self, contact_id: int, counsellor_id: int, form: dict[str, object]
     ) -> Contact:
         """Validate and store the wrap-up form, closing the contact."""
-        wrap = self._validate_wrap_up(form)
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
@@ -383,6 +383,7 @@ class Conversations:
                 raise Conflict(
                     "end the conversation before writing the wrap-up", code="not_in_wrap_up"
                 )
+            wrap = self._validate_wrap_up(form)
             summary = (
                 self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
                 if wrap.summary else None

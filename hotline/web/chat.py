@@ -195,6 +195,9 @@ async def _handle_frame(app: web.Application, ws: web.WebSocketResponse, contact
         if frame["type"] == "end":
             await conversations.caller_end(contact_id)
             return
+        # Refused text (too long, empty) costs nothing to store, so it does not use up the
+        # person's rate: someone trimming an over-long message is not also told to slow down.
+        conversations.check_text(frame.get("text"))
         if not app[keys.CHAT_MESSAGE_LIMITER].allow(str(contact_id)):
             await _refuse(ws, "too_fast", ERRORS["too_fast"])
             return

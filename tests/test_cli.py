@@ -1,0 +1,61 @@
+"""The `hotline` command's administrative subcommands, run as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from hotline.clock import SystemClock
+from hotline.crypto import FieldCipher, load_or_create_key
+from hotline.store.database import DB_FILE, Database
+from hotline.users import Users
+from tests.conftest import DEFAULT_CONFIG
+
+
+def _hotline(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG), *args],
+        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        env={"HOTLINE_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_db_migrate_creates_the_schema(tmp_path: Path) -> None:
+    """`hotline db migrate` applies the numbered migrations, and is harmless to repeat."""
+    for _ in range(2):
+        result = _hotline(tmp_path, "db", "migrate")
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / DB_FILE).exists()
+
+
+def test_users_add_prints_a_generated_password_once_that_works(tmp_path: Path) -> None:
+    """Without a terminal the password is generated, printed once, and logs in."""
+    result = _hotline(tmp_path, "users", "add", "wang.li", "--role", "supervisor")
+    assert result.returncode == 0, result.stderr
+    assert "added supervisor wang.li" in result.stdout
+    password = result.stdout.split("password (shown once): ")[1].strip()
+    duplicate = _hotline(tmp_path, "users", "add", "wang.li", "--role", "counsellor")
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    assert password not in duplicate.stdout + duplicate.stderr
+
+    async def check() -> None:
+        db = await Database.open(tmp_path / DB_FILE, SystemClock())
+        try:
+            users = Users(db, FieldCipher(load_or_create_key(tmp_path, None)))
+            user = await users.authenticate("wang.li", password)
+            assert user is not None and user.role.value == "supervisor"
+            assert await users.authenticate("wang.li", password + "x") is None
+            stored = await db.fetchval("SELECT password_hash FROM users")
+            assert stored.startswith("$argon2id$") and password not in stored
+        finally:
+            await db.close()
+
+    asyncio.run(check())
+
+
+def test_unknown_role_is_refused(tmp_path: Path) -> None:
+    """A role that does not exist is a usage error naming the valid roles."""
+    result = _hotline(tmp_path, "users", "add", "x", "--role", "boss")
+    assert result.returncode == 2 and "counsellor" in result.stderr
