@@ -34,11 +34,21 @@ class Team:
 
 def teams_from_config(config: Config) -> tuple[Team, ...]:
     """The city team first, then each district's team in config order."""
-    city = Team(CITY_TEAM_ID, TeamKind.CITY, f"{config.name_zh}危机干预队",
-                f"{config.name_en} crisis-intervention team", None)
+    city = Team(
+        CITY_TEAM_ID,
+        TeamKind.CITY,
+        f"{config.name_zh}危机干预队",
+        f"{config.name_en} crisis-intervention team",
+        None,
+    )
     districts = tuple(
-        Team(f"district_{d.id}", TeamKind.DISTRICT, f"{d.name_zh}心理援助队",
-             f"{d.name_en} psychological assistance team", d.id)
+        Team(
+            f"district_{d.id}",
+            TeamKind.DISTRICT,
+            f"{d.name_zh}心理援助队",
+            f"{d.name_en} psychological assistance team",
+            d.id,
+        )
         for d in config.districts
     )
     return (city, *districts)

@@ -44,11 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     users_commands = users.add_subparsers(dest="users_command", required=True)
     add = users_commands.add_parser("add", help="add a staff account")
     add.add_argument("name", help="login name")
-    add.add_argument("--role", required=True,
-                     choices=["counsellor", "supervisor", "coordinator", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["counsellor", "supervisor", "coordinator", "admin"]
+    )
     add.add_argument("--display-name", help="name shown to colleagues (default: the login name)")
-    add.add_argument("--generate-password", action="store_true",
-                     help="generate a password and print it once instead of prompting")
+    add.add_argument(
+        "--generate-password",
+        action="store_true",
+        help="generate a password and print it once instead of prompting",
+    )
 
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")

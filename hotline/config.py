@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,9 +132,7 @@ def default_config_path() -> Path:
     return Path(__file__).resolve().parent.parent / "config" / "default.toml"
 
 
-def load_config(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read, override from the environment, and validate the configuration."""
     env = os.environ if environ is None else environ
     if path is None:
@@ -160,7 +159,8 @@ def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], source: st
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         if len(parts) < 2 or not all(parts):
             raise ConfigError(
-                f"environment {name}", "",
+                f"environment {name}",
+                "",
                 "not a config key; write HOTLINE_<SECTION>__<KEY>, e.g. HOTLINE_SERVER__PORT",
             )
         try:
@@ -254,7 +254,8 @@ def _options(parent: _Section, name: str, *, required: bool = True) -> tuple[Opt
         option_id = section.text("id")
         if not option_id.replace("_", "").isalnum() or not option_id.isascii():
             raise ConfigError(
-                parent.source, section.key("id"),
+                parent.source,
+                section.key("id"),
                 f"must be lower-case letters, digits and _, got {option_id!r}",
             )
         if option_id in seen:
@@ -278,7 +279,9 @@ def parse_config(
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(source, hotline.key("time_zone"), f"unknown time zone {time_zone!r}")
+        raise ConfigError(
+            source, hotline.key("time_zone"), f"unknown time zone {time_zone!r}"
+        ) from None
     hotline.finish()
 
     srv = root.section("server")
@@ -333,15 +336,14 @@ def parse_config(
     chat.finish()
 
     targets_section = root.section("wait_targets_seconds", required=True)
-    targets = {
-        level: targets_section.positive(level.value, allow_zero=True) for level in RiskLevel
-    }
+    targets = {level: targets_section.positive(level.value, allow_zero=True) for level in RiskLevel}
     targets_section.finish()
     ranked = sorted(RiskLevel, key=lambda level: level.rank, reverse=True)
-    for more_urgent, less_urgent in zip(ranked, ranked[1:], strict=False):
+    for more_urgent, less_urgent in pairwise(ranked):
         if targets[more_urgent] > targets[less_urgent]:
             raise ConfigError(
-                source, targets_section.key(more_urgent.value),
+                source,
+                targets_section.key(more_urgent.value),
                 f"a {more_urgent.value} contact may not wait longer than a "
                 f"{less_urgent.value} one ({targets[more_urgent]} > {targets[less_urgent]})",
             )

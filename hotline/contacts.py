@@ -48,8 +48,7 @@ OPEN_STATES = frozenset({ContactState.QUEUED, ContactState.OFFERED, ContactState
 TRANSITIONS: dict[ContactState, frozenset[ContactState]] = {
     ContactState.QUEUED: frozenset({ContactState.OFFERED, ContactState.ABANDONED}),
     ContactState.OFFERED: frozenset(
-        {ContactState.ACTIVE, ContactState.QUEUED, ContactState.ABANDONED,
-         ContactState.TRANSFERRED}
+        {ContactState.ACTIVE, ContactState.QUEUED, ContactState.ABANDONED, ContactState.TRANSFERRED}
     ),
     ContactState.ACTIVE: frozenset(
         {ContactState.WRAP_UP, ContactState.QUEUED, ContactState.TRANSFERRED}

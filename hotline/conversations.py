@@ -110,7 +110,8 @@ class Conversations:
             known = ", ".join(d.id for d in self._config.districts)
             raise InvalidInput(
                 f"unknown district {district!r}; choose one of: {known}",
-                code="unknown_district", field="district",
+                code="unknown_district",
+                field="district",
             )
         if lang not in self._config.ui.languages:
             lang = self._config.ui.language
@@ -121,15 +122,29 @@ class Conversations:
                 "INSERT INTO contacts (channel, state, risk, risk_rank, district, lang,"
                 " waiting_since, caller_token_hash, created_at, updated_at)"
                 " VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (Channel.WEBCHAT.value, RiskLevel.NONE.value, RiskLevel.NONE.rank, district,
-                 lang, now, token_digest(token), now, now),
+                (
+                    Channel.WEBCHAT.value,
+                    RiskLevel.NONE.value,
+                    RiskLevel.NONE.rank,
+                    district,
+                    lang,
+                    now,
+                    token_digest(token),
+                    now,
+                    now,
+                ),
             )
             contact_id = cursor.lastrowid
             assert contact_id is not None
             await tx.append_event(
-                "contact.queued", f"contact:{contact_id}", "caller",
-                {"channel": Channel.WEBCHAT.value, "district": district,
-                 "risk": RiskLevel.NONE.value},
+                "contact.queued",
+                f"contact:{contact_id}",
+                "caller",
+                {
+                    "channel": Channel.WEBCHAT.value,
+                    "district": district,
+                    "risk": RiskLevel.NONE.value,
+                },
             )
             row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
         assert row is not None
@@ -168,7 +183,8 @@ class Conversations:
         if len(text) > limit:
             raise InvalidInput(
                 f"{what} is {len(text)} characters; the limit is {limit}",
-                code="too_long", field="text",
+                code="too_long",
+                field="text",
             )
         return text
 
@@ -181,7 +197,9 @@ class Conversations:
                 raise Conflict("this conversation has ended", code="ended")
             return await self._append_message(tx, contact, "caller", None, body)
 
-    async def counsellor_message(self, contact_id: int, counsellor_id: int, text: object) -> Message:
+    async def counsellor_message(
+        self, contact_id: int, counsellor_id: int, text: object
+    ) -> Message:
         """Store and deliver a counsellor's reply to the person."""
         body = self.check_text(text, "reply")
         async with self._db.transaction() as tx:
@@ -200,14 +218,17 @@ class Conversations:
         now = tx.clock.now()
         sealed = self._cipher.seal(body, f"messages.body:{contact.id}")
         cursor = await tx.execute(
-            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at)"
+            " VALUES (?, ?, ?, ?, ?)",
             (contact.id, sender, author_id, sealed, to_iso(now)),
         )
         message_id = cursor.lastrowid
         assert message_id is not None
         actor = f"user:{author_id}" if author_id else "caller"
         await tx.append_event(
-            "message.added", f"contact:{contact.id}", actor,
+            "message.added",
+            f"contact:{contact.id}",
+            actor,
             {"message_id": message_id, "sender": sender, "chars": len(body)},
         )
         return Message(message_id, contact.id, sender, author_id, body, now)
@@ -244,8 +265,12 @@ class Conversations:
             now = tx.clock.now()
             cursor = await tx.execute(
                 "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)",
-                (contact_id, counsellor_id,
-                 self._cipher.seal(body, f"notes.body:{contact_id}"), to_iso(now)),
+                (
+                    contact_id,
+                    counsellor_id,
+                    self._cipher.seal(body, f"notes.body:{contact_id}"),
+                    to_iso(now),
+                ),
             )
             note_id = cursor.lastrowid
             assert note_id is not None
@@ -257,12 +282,18 @@ class Conversations:
     async def notes(self, contact_id: int) -> list[Note]:
         """A contact's private notes, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT id, contact_id, author_id, body_enc, at FROM notes WHERE contact_id = ? ORDER BY id",
+            "SELECT id, contact_id, author_id, body_enc, at FROM notes"
+            " WHERE contact_id = ? ORDER BY id",
             (contact_id,),
         )
         return [
-            Note(r["id"], r["contact_id"], r["author_id"],
-                 self._cipher.open(r["body_enc"], f"notes.body:{contact_id}"), from_iso(r["at"]))
+            Note(
+                r["id"],
+                r["contact_id"],
+                r["author_id"],
+                self._cipher.open(r["body_enc"], f"notes.body:{contact_id}"),
+                from_iso(r["at"]),
+            )
             for r in rows
         ]
 
@@ -293,14 +324,14 @@ class Conversations:
             contact = _contact(row)
             actor = f"user:{counsellor_id}"
             await tx.append_event(
-                "contact.offered", f"contact:{contact.id}", actor,
+                "contact.offered",
+                f"contact:{contact.id}",
+                actor,
                 {"from": "queued", "to": "offered", "counsellor_id": counsellor_id},
             )
             # Web chat has nothing to ring: the counsellor who took it is talking at once.
             # (Voice keeps the contact offered until the call is answered.)
-            contact = await self._move(
-                tx, contact, ContactState.ACTIVE, actor, answered_at=now
-            )
+            contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
         log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
         return contact
 
@@ -321,8 +352,15 @@ class Conversations:
             "SELECT COUNT(*) FROM contacts WHERE state = 'queued' AND ("
             " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
             " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
-            (contact.risk.rank, contact.risk.rank, int(contact.requeued), int(contact.requeued),
-             to_iso(contact.waiting_since), to_iso(contact.waiting_since), contact.id),
+            (
+                contact.risk.rank,
+                contact.risk.rank,
+                int(contact.requeued),
+                int(contact.requeued),
+                to_iso(contact.waiting_since),
+                to_iso(contact.waiting_since),
+                contact.id,
+            ),
         )
         return int(ahead) + 1
 
@@ -350,11 +388,23 @@ class Conversations:
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
-                return await self._move(tx, contact, ContactState.ABANDONED, "caller",
-                                        ended_by="caller", ended_at=to_iso(tx.clock.now()))
+                return await self._move(
+                    tx,
+                    contact,
+                    ContactState.ABANDONED,
+                    "caller",
+                    ended_by="caller",
+                    ended_at=to_iso(tx.clock.now()),
+                )
             if contact.state is ContactState.ACTIVE:
-                return await self._move(tx, contact, ContactState.WRAP_UP, "caller",
-                                        ended_by="caller", ended_at=to_iso(tx.clock.now()))
+                return await self._move(
+                    tx,
+                    contact,
+                    ContactState.WRAP_UP,
+                    "caller",
+                    ended_by="caller",
+                    ended_at=to_iso(tx.clock.now()),
+                )
             return contact  # already over: ending twice is what a person expects to be harmless
 
     async def counsellor_end(self, contact_id: int, counsellor_id: int) -> Contact:
@@ -362,15 +412,28 @@ class Conversations:
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
-            return await self._move(tx, contact, ContactState.WRAP_UP, f"user:{counsellor_id}",
-                                    ended_by="counsellor", ended_at=to_iso(tx.clock.now()))
+            return await self._move(
+                tx,
+                contact,
+                ContactState.WRAP_UP,
+                f"user:{counsellor_id}",
+                ended_by="counsellor",
+                ended_at=to_iso(tx.clock.now()),
+            )
 
     async def requeue(self, contact_id: int, actor: str, reason: str) -> Contact:
         """Put a contact whose counsellor dropped back at the head of its risk level."""
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
-            return await self._move(tx, contact, ContactState.QUEUED, actor, reason=reason,
-                                    counsellor_id=None, requeued=1)
+            return await self._move(
+                tx,
+                contact,
+                ContactState.QUEUED,
+                actor,
+                reason=reason,
+                counsellor_id=None,
+                requeued=1,
+            )
 
     async def wrap_up(
         self, contact_id: int, counsellor_id: int, form: dict[str, object]
@@ -386,20 +449,37 @@ class Conversations:
             wrap = self._validate_wrap_up(form)
             summary = (
                 self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
-                if wrap.summary else None
+                if wrap.summary
+                else None
             )
             await tx.execute(
                 "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
-                " follow_up_wanted, key_groups, summary_enc, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (contact_id, counsellor_id, wrap.category, wrap.outcome, wrap.referral,
-                 int(wrap.follow_up_wanted), json.dumps(list(wrap.key_groups)), summary,
-                 to_iso(tx.clock.now())),
+                " follow_up_wanted, key_groups, summary_enc, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    contact_id,
+                    counsellor_id,
+                    wrap.category,
+                    wrap.outcome,
+                    wrap.referral,
+                    int(wrap.follow_up_wanted),
+                    json.dumps(list(wrap.key_groups)),
+                    summary,
+                    to_iso(tx.clock.now()),
+                ),
             )
             return await self._move(
-                tx, contact, ContactState.CLOSED, f"user:{counsellor_id}",
-                event_data={"category": wrap.category, "outcome": wrap.outcome,
-                            "referral": wrap.referral, "follow_up_wanted": wrap.follow_up_wanted,
-                            "key_groups": list(wrap.key_groups)},
+                tx,
+                contact,
+                ContactState.CLOSED,
+                f"user:{counsellor_id}",
+                event_data={
+                    "category": wrap.category,
+                    "outcome": wrap.outcome,
+                    "referral": wrap.referral,
+                    "follow_up_wanted": wrap.follow_up_wanted,
+                    "key_groups": list(wrap.key_groups),
+                },
                 closed_at=to_iso(tx.clock.now()),
             )
 
@@ -421,7 +501,10 @@ class Conversations:
         if not isinstance(groups, list) or not all(g in known_groups for g in groups):
             raise InvalidInput("unknown key group", code="invalid_key_groups", field="key_groups")
         summary = form.get("summary", "") or ""
-        if not isinstance(summary, str) or len(summary) > 10 * self._config.webchat.max_message_chars:
+        if (
+            not isinstance(summary, str)
+            or len(summary) > 10 * self._config.webchat.max_message_chars
+        ):
             raise InvalidInput("the summary is too long", code="too_long", field="summary")
         return WrapUp(
             category=pick("category", options.categories, "category"),
@@ -439,10 +522,17 @@ class Conversations:
             return None
         summary = (
             self._cipher.open(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
-            if row["summary_enc"] else ""
+            if row["summary_enc"]
+            else ""
         )
-        return WrapUp(row["category"], row["outcome"], row["referral"],
-                      bool(row["follow_up_wanted"]), tuple(json.loads(row["key_groups"])), summary)
+        return WrapUp(
+            row["category"],
+            row["outcome"],
+            row["referral"],
+            bool(row["follow_up_wanted"]),
+            tuple(json.loads(row["key_groups"])),
+            summary,
+        )
 
     # -- looking up ------------------------------------------------------------------------
 
@@ -484,12 +574,17 @@ class Conversations:
                 " AND state IN ('queued', 'offered', 'active') AND caller_left_at IS NULL",
                 (to_iso(tx.clock.now()),),
             )
-            rows = await tx.conn.execute_fetchall(
-                "SELECT * FROM contacts WHERE state = 'offered'"
-            )
+            rows = await tx.conn.execute_fetchall("SELECT * FROM contacts WHERE state = 'offered'")
             for row in rows:
-                await self._move(tx, _contact(row), ContactState.QUEUED, "system",
-                                 reason="restart", counsellor_id=None, requeued=1)
+                await self._move(
+                    tx,
+                    _contact(row),
+                    ContactState.QUEUED,
+                    "system",
+                    reason="restart",
+                    counsellor_id=None,
+                    requeued=1,
+                )
 
     async def abandon_departed(self) -> list[int]:
         """Mark abandoned the waiting web-chat contacts whose person left and did not return."""
@@ -498,15 +593,22 @@ class Conversations:
         abandoned = []
         async with self._db.transaction() as tx:
             rows = await tx.conn.execute_fetchall(
-                "SELECT * FROM contacts WHERE channel = 'webchat' AND state IN ('queued', 'offered')"
+                "SELECT * FROM contacts WHERE channel = 'webchat'"
+                " AND state IN ('queued', 'offered')"
                 " AND caller_left_at IS NOT NULL AND caller_left_at <= ?",
                 (cutoff,),
             )
             for row in rows:
                 contact = _contact(row)
-                await self._move(tx, contact, ContactState.ABANDONED, "system",
-                                 reason="left_while_waiting", ended_by="caller",
-                                 ended_at=to_iso(tx.clock.now()))
+                await self._move(
+                    tx,
+                    contact,
+                    ContactState.ABANDONED,
+                    "system",
+                    reason="left_while_waiting",
+                    ended_by="caller",
+                    ended_at=to_iso(tx.clock.now()),
+                )
                 abandoned.append(contact.id)
         return abandoned
 
@@ -524,8 +626,14 @@ class Conversations:
             raise Forbidden("this contact is held by another counsellor", code="not_yours")
 
     async def _move(
-        self, tx: Transaction, contact: Contact, wanted: ContactState, actor: str, *,
-        reason: str | None = None, event_data: dict[str, object] | None = None,
+        self,
+        tx: Transaction,
+        contact: Contact,
+        wanted: ContactState,
+        actor: str,
+        *,
+        reason: str | None = None,
+        event_data: dict[str, object] | None = None,
         **columns: object,
     ) -> Contact:
         """The one place a contact changes state: check, update, append the event."""
@@ -533,8 +641,13 @@ class Conversations:
         assignments = ", ".join(f"{name} = ?" for name in ("state", "updated_at", *columns))
         row = await tx.fetchone(
             f"UPDATE contacts SET {assignments} WHERE id = ? AND state = ? RETURNING *",
-            (wanted.value, to_iso(tx.clock.now()), *columns.values(), contact.id,
-             contact.state.value),
+            (
+                wanted.value,
+                to_iso(tx.clock.now()),
+                *columns.values(),
+                contact.id,
+                contact.state.value,
+            ),
         )
         if row is None:  # changed under us by another process between read and write
             raise IllegalTransition(contact.id, contact.state, wanted)

@@ -41,25 +41,32 @@ class Counsellors:
         """Record a presence change (an event, so the floor view updates)."""
         async with self._db.transaction() as tx:
             now = tx.clock.now()
-            previous = await tx.fetchone("SELECT status FROM presence WHERE user_id = ?", (user_id,))
+            previous = await tx.fetchone(
+                "SELECT status FROM presence WHERE user_id = ?", (user_id,)
+            )
             if previous is not None and previous["status"] == status.value:
                 row = await tx.fetchone("SELECT since FROM presence WHERE user_id = ?", (user_id,))
                 assert row is not None
                 return PresenceState(user_id, status, from_iso(row["since"]))
             await tx.execute(
                 "INSERT INTO presence (user_id, status, since) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, since = excluded.since",
+                "ON CONFLICT (user_id) DO UPDATE"
+                " SET status = excluded.status, since = excluded.since",
                 (user_id, status.value, to_iso(now)),
             )
             await tx.append_event(
-                "counsellor.presence", f"user:{user_id}", f"user:{user_id}",
+                "counsellor.presence",
+                f"user:{user_id}",
+                f"user:{user_id}",
                 {"status": status.value},
             )
         return PresenceState(user_id, status, now)
 
     async def presence(self, user_id: int) -> PresenceState:
         """A counsellor's current presence (offline when never set)."""
-        row = await self._db.fetchone("SELECT status, since FROM presence WHERE user_id = ?", (user_id,))
+        row = await self._db.fetchone(
+            "SELECT status, since FROM presence WHERE user_id = ?", (user_id,)
+        )
         if row is None:
             return PresenceState(user_id, Presence.OFFLINE, None)
         return PresenceState(user_id, Presence(row["status"]), from_iso(row["since"]))

@@ -117,13 +117,15 @@ async def _person(session: aiohttp.ClientSession, base: str, config: Config) -> 
     """One simulated person: start a chat, say something, answer replies, leave when done."""
     district = random.choice([*(d.id for d in config.districts), None])
     try:
-        async with session.post(f"{base}/chat/api/conversations",
-                                json={"district": district, "lang": "zh-CN"}) as response:
+        async with session.post(
+            f"{base}/chat/api/conversations", json={"district": district, "lang": "zh-CN"}
+        ) as response:
             if response.status != 201:
                 return
             token = (await response.json())["token"]
-        async with session.ws_connect(f"{base}/chat/ws?token={token}",
-                                      headers={"Origin": base}) as ws:
+        async with session.ws_connect(
+            f"{base}/chat/ws?token={token}", headers={"Origin": base}
+        ) as ws:
             await ws.send_json({"type": "message", "text": random.choice(OPENINGS)})
             async for frame in ws:
                 if frame.type is not aiohttp.WSMsgType.TEXT:

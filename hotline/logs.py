@@ -17,8 +17,22 @@ import structlog
 
 # Field names that must never reach a log line, whatever the value.
 PERSONAL_FIELDS = frozenset(
-    {"text", "body", "message", "note", "summary", "phone", "number", "name", "display_name",
-     "password", "token", "address", "from_", "to"}
+    {
+        "text",
+        "body",
+        "message",
+        "note",
+        "summary",
+        "phone",
+        "number",
+        "name",
+        "display_name",
+        "password",
+        "token",
+        "address",
+        "from_",
+        "to",
+    }
 )
 
 

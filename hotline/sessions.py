@@ -57,7 +57,8 @@ class Sessions:
         """Log out: the token stops working at once."""
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
-                "DELETE FROM sessions WHERE token_hash = ? RETURNING user_id", (token_digest(token),)
+                "DELETE FROM sessions WHERE token_hash = ? RETURNING user_id",
+                (token_digest(token),),
             )
             if row is not None:
                 await tx.append_event(

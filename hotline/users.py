@@ -61,7 +61,10 @@ class Users:
     async def add(self, username: str, display_name: str, role: Role, password: str) -> User:
         """Create an account; the username must be new and the password long enough."""
         username = username.strip()
-        if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        if (
+            not username
+            or not username.replace(".", "").replace("_", "").replace("-", "").isalnum()
+        ):
             raise InvalidInput(
                 "username may use letters, digits, '.', '_' and '-'", field="username"
             )
@@ -120,7 +123,8 @@ class Users:
         if row is None:
             return None
         return User(
-            row["id"], row["username"],
+            row["id"],
+            row["username"],
             self._cipher.open(row["display_name_enc"], f"users.display_name:{row['id']}"),
             Role(row["role"]),
         )

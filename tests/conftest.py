@@ -84,15 +84,19 @@ def login(
         form = await own.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
         assert csrf, "login form has no CSRF token"
-        response = await own.post("/login", data={"username": username, "password": PASSWORD,
-                                                   "csrf_token": csrf.group(1)},
-                                  allow_redirects=False)
+        response = await own.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
+            allow_redirects=False,
+        )
         assert response.status == 303, await response.text()
         page = await own.get("/console")
         token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
         staff = Staff(own, user.id, token.group(1) if token else "")
         if available and role in (Role.COUNSELLOR, Role.SUPERVISOR):
-            assert (await staff.post("/console/api/presence", {"status": "available"})).status == 200
+            assert (
+                await staff.post("/console/api/presence", {"status": "available"})
+            ).status == 200
         return staff
 
     return make

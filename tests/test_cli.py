@@ -17,7 +17,11 @@ from tests.conftest import DEFAULT_CONFIG
 def _hotline(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG), *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"HOTLINE_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"},
     )
 

@@ -13,8 +13,14 @@ from hotline.risk import RiskLevel
 from tests.conftest import DEFAULT_CONFIG
 
 SEED_DISTRICTS = {
-    "jinghu": "镜湖区", "yijiang": "弋江区", "jiujiang": "鸠江区", "sanshan": "三山区",
-    "wuhu_county": "芜湖县", "fanchang": "繁昌县", "nanling": "南陵县", "wuwei": "无为县",
+    "jinghu": "镜湖区",
+    "yijiang": "弋江区",
+    "jiujiang": "鸠江区",
+    "sanshan": "三山区",
+    "wuhu_county": "芜湖县",
+    "fanchang": "繁昌县",
+    "nanling": "南陵县",
+    "wuwei": "无为县",
 }
 
 
@@ -27,16 +33,26 @@ def test_default_config_has_the_seed_plan(tmp_path: Path) -> None:
     assert config.retention.records_days == 3 * 365
     assert config.wait_targets_seconds[RiskLevel.IMMINENT] == 0
     assert {g.id for g in config.key_groups} >= {
-        "elderly_alone", "minor", "pregnant_postpartum", "disability", "community_correction"}
+        "elderly_alone",
+        "minor",
+        "pregnant_postpartum",
+        "disability",
+        "community_correction",
+    }
     assert config.wrap_up.categories and config.wrap_up.outcomes and config.wrap_up.referrals
 
 
 def test_environment_overrides_keys(tmp_path: Path) -> None:
     """HOTLINE_<SECTION>__<KEY> overrides a key, typed as TOML; HOTLINE_DATA_DIR moves the data."""
-    config = load_config(DEFAULT_CONFIG, environ={
-        "HOTLINE_SERVER__PORT": "9123", "HOTLINE_UI__LANGUAGE": "en",
-        "HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_WEBCHAT__MAX_MESSAGE_CHARS": "500",
-    })
+    config = load_config(
+        DEFAULT_CONFIG,
+        environ={
+            "HOTLINE_SERVER__PORT": "9123",
+            "HOTLINE_UI__LANGUAGE": "en",
+            "HOTLINE_DATA_DIR": str(tmp_path),
+            "HOTLINE_WEBCHAT__MAX_MESSAGE_CHARS": "500",
+        },
+    )
     assert config.server.port == 9123
     assert config.ui.language == "en"
     assert config.data_dir == tmp_path
@@ -54,12 +70,20 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "key", "problem"),
     [
-        ("port = 8080", "port = \"eighty\"", "server.port", "must be an integer"),
+        ("port = 8080", 'port = "eighty"', "server.port", "must be an integer"),
         ("port = 8080", "prot = 8080", "server.prot", "unknown key"),
-        ("max_message_chars = 2000", "max_message_chars = 0", "webchat.max_message_chars",
-         "greater than zero"),
-        ('time_zone = "Asia/Shanghai"', 'time_zone = "Asia/Shanghia"', "hotline.time_zone",
-         "unknown time zone"),
+        (
+            "max_message_chars = 2000",
+            "max_message_chars = 0",
+            "webchat.max_message_chars",
+            "greater than zero",
+        ),
+        (
+            'time_zone = "Asia/Shanghai"',
+            'time_zone = "Asia/Shanghia"',
+            "hotline.time_zone",
+            "unknown time zone",
+        ),
         ('id = "wuwei"', 'id = "jinghu"', "districts[7].id", "duplicate id"),
         ('language = "zh-CN"', 'language = "fr"', "ui.language", "not in ui.languages"),
         ("high = 60", "high = 6000", "wait_targets_seconds.high", "may not wait longer"),
@@ -105,8 +129,11 @@ def test_cli_exits_2_on_config_error_and_starts_nothing(tmp_path: Path, command:
     data = tmp_path / "data"
     result = subprocess.run(
         [sys.executable, "-m", "hotline.cli", "--config", str(path), *command],
-        capture_output=True, text=True, timeout=60,
-        env={"HOTLINE_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOTLINE_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"},
+        check=False,
     )
     assert result.returncode == 2
     assert f"{path}: server.port: must be at most 65535" in result.stderr

@@ -20,16 +20,23 @@ from hotline.risk import RiskLevel
 
 S = ContactState
 ALLOWED = {
-    (S.QUEUED, S.OFFERED), (S.QUEUED, S.ABANDONED),
-    (S.OFFERED, S.ACTIVE), (S.OFFERED, S.QUEUED), (S.OFFERED, S.ABANDONED),
+    (S.QUEUED, S.OFFERED),
+    (S.QUEUED, S.ABANDONED),
+    (S.OFFERED, S.ACTIVE),
+    (S.OFFERED, S.QUEUED),
+    (S.OFFERED, S.ABANDONED),
     (S.OFFERED, S.TRANSFERRED),
-    (S.ACTIVE, S.WRAP_UP), (S.ACTIVE, S.QUEUED), (S.ACTIVE, S.TRANSFERRED),
+    (S.ACTIVE, S.WRAP_UP),
+    (S.ACTIVE, S.QUEUED),
+    (S.ACTIVE, S.TRANSFERRED),
     (S.WRAP_UP, S.CLOSED),
 }
 
 
 @pytest.mark.parametrize(("current", "wanted"), list(product(ContactState, ContactState)))
-def test_every_transition_is_allowed_or_rejected(current: ContactState, wanted: ContactState) -> None:
+def test_every_transition_is_allowed_or_rejected(
+    current: ContactState, wanted: ContactState
+) -> None:
     """Exactly the documented transitions pass; every other pair raises."""
     if (current, wanted) in ALLOWED:
         check_transition(1, current, wanted)
@@ -47,8 +54,20 @@ T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
 def _contact(cid: int, risk: RiskLevel, waited_min: int, requeued: bool = False) -> Contact:
-    return Contact(cid, Channel.WEBCHAT, S.QUEUED, risk, None, "zh-CN",
-                   T0 - timedelta(minutes=waited_min), requeued, None, None, None, None)
+    return Contact(
+        cid,
+        Channel.WEBCHAT,
+        S.QUEUED,
+        risk,
+        None,
+        "zh-CN",
+        T0 - timedelta(minutes=waited_min),
+        requeued,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,8 +78,14 @@ def _contact(cid: int, risk: RiskLevel, waited_min: int, requeued: bool = False)
         # same risk: longest waiting first
         ([_contact(1, RiskLevel.MODERATE, 5), _contact(2, RiskLevel.MODERATE, 30)], [2, 1]),
         # a re-queued contact goes to the head of its own level, not above higher risk
-        ([_contact(1, RiskLevel.LOW, 50), _contact(2, RiskLevel.LOW, 1, requeued=True),
-          _contact(3, RiskLevel.IMMINENT, 0)], [3, 2, 1]),
+        (
+            [
+                _contact(1, RiskLevel.LOW, 50),
+                _contact(2, RiskLevel.LOW, 1, requeued=True),
+                _contact(3, RiskLevel.IMMINENT, 0),
+            ],
+            [3, 2, 1],
+        ),
         # all five levels
         ([_contact(i, level, 10) for i, level in enumerate(RiskLevel, start=1)], [5, 4, 3, 2, 1]),
         # equal risk and arrival: first in, first answered

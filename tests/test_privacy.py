@@ -37,9 +37,13 @@ def log_stream() -> Iterator[io.StringIO]:
 
 async def _full_conversation(client: TestClient[Any, Any], login: StaffFactory) -> None:
     counsellor = await login(STAFF_NAME)
-    started = await (await client.post("/chat/api/conversations", json={"district": "jinghu"})).json()
+    started = await (
+        await client.post("/chat/api/conversations", json={"district": "jinghu"})
+    ).json()
     origin = str(client.make_url("")).rstrip("/")
-    async with client.ws_connect(f"/chat/ws?token={started['token']}", headers={"Origin": origin}) as ws:
+    async with client.ws_connect(
+        f"/chat/ws?token={started['token']}", headers={"Origin": origin}
+    ) as ws:
         await ws.send_json({"type": "message", "text": SECRET_TEXT})
         while (await ws.receive_json(timeout=5))["type"] != "message":
             pass
@@ -50,14 +54,24 @@ async def _full_conversation(client: TestClient[Any, Any], login: StaffFactory) 
         await ws.send_json({"type": "end"})
         while (await ws.receive_json(timeout=5))["type"] != "ended":
             pass
-    wrap = await counsellor.post(f"{base}/wrap-up", {
-        "category": "emotional_distress", "outcome": "supported", "referral": "none",
-        "follow_up_wanted": False, "key_groups": ["elderly_alone"], "summary": SUMMARY_TEXT})
+    wrap = await counsellor.post(
+        f"{base}/wrap-up",
+        {
+            "category": "emotional_distress",
+            "outcome": "supported",
+            "referral": "none",
+            "follow_up_wanted": False,
+            "key_groups": ["elderly_alone"],
+            "summary": SUMMARY_TEXT,
+        },
+    )
     assert wrap.status == 200, await wrap.text()
 
 
 async def test_logs_carry_ids_not_personal_data(
-    client: TestClient[Any, Any], login: StaffFactory, log_stream: io.StringIO,
+    client: TestClient[Any, Any],
+    login: StaffFactory,
+    log_stream: io.StringIO,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A whole conversation leaves JSON log lines with request ids and no text, name or number."""
@@ -66,8 +80,7 @@ async def test_logs_carry_ids_not_personal_data(
     assert any(line["event"] == "request" and line.get("request_id") for line in lines)
     assert any(line["event"] == "contact_taken" and "contact_id" in line for line in lines)
     everything = log_stream.getvalue() + "\n".join(r.getMessage() for r in caplog.records)
-    for secret in ("13800138000", "张秀英", "张女士", "李建国", "陪着您", "总结", "老师",
-                   "token="):
+    for secret in ("13800138000", "张秀英", "张女士", "李建国", "陪着您", "总结", "老师", "token="):
         assert secret not in everything, f"{secret!r} reached the logs"
     assert "127.0.0.1" not in everything, "a client address reached the logs"
 
@@ -84,13 +97,18 @@ async def test_nothing_personal_is_on_disk_in_clear(
 ) -> None:
     """The SQLite files (database, WAL) hold no message, note, summary or staff name in clear."""
     await _full_conversation(client, login)
-    files = [p for p in Path(config.data_dir).rglob("*") if p.is_file()]
-    assert any(p.name == "hotline.sqlite3-wal" for p in files)
-    raw = b"".join(p.read_bytes() for p in files)
+    raw, names = _read_all(config.data_dir)
+    assert "hotline.sqlite3-wal" in names
     for secret in (SECRET_TEXT, REPLY_TEXT, NOTE_TEXT, SUMMARY_TEXT, "13800138000", "老师"):
         assert secret.encode("utf-8") not in raw, f"{secret!r} is on disk in clear"
     key = config.data_dir / "keys" / "data.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def _read_all(folder: Path) -> tuple[bytes, set[str]]:
+    """Every byte under a folder (the database, its WAL, the key), and the file names."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return b"".join(p.read_bytes() for p in files), {p.name for p in files}
 
 
 def test_sealed_text_opens_only_in_its_own_place() -> None:

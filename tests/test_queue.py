@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
 import pytest
 
 from hotline.clock import ManualClock
@@ -54,8 +55,10 @@ async def counsellor(line: Line, name: str) -> int:
 
 async def set_risk(line: Line, contact_id: int, risk: RiskLevel) -> None:
     async with line.db.transaction() as tx:
-        await tx.execute("UPDATE contacts SET risk = ?, risk_rank = ? WHERE id = ?",
-                         (risk.value, risk.rank, contact_id))
+        await tx.execute(
+            "UPDATE contacts SET risk = ?, risk_rank = ? WHERE id = ?",
+            (risk.value, risk.rank, contact_id),
+        )
 
 
 async def test_take_next_follows_risk_then_wait(line: Line, clock: ManualClock) -> None:
@@ -73,7 +76,9 @@ async def test_take_next_follows_risk_then_wait(line: Line, clock: ManualClock) 
     assert taken == [ids[3], ids[1], ids[0], ids[2]]
 
 
-async def test_requeued_contact_returns_to_head_of_its_level(line: Line, clock: ManualClock) -> None:
+async def test_requeued_contact_returns_to_head_of_its_level(
+    line: Line, clock: ManualClock
+) -> None:
     """A dropped contact is answered before others of its level, keeping its waiting time."""
     first, _ = await line.conversations.start_webchat(None, "zh-CN")
     clock.advance(minutes=1)
@@ -175,7 +180,8 @@ async def test_every_change_is_an_event(line: Line, clock: ManualClock) -> None:
     await line.conversations.take_next(me)
     events = await line.db.events_for(f"contact:{contact.id}")
     assert [(e.kind, e.actor) for e in events] == [
-        ("contact.queued", "caller"), ("contact.offered", f"user:{me}"),
+        ("contact.queued", "caller"),
+        ("contact.offered", f"user:{me}"),
         ("contact.active", f"user:{me}"),
     ]
     assert events[1].at == clock.now()

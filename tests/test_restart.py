@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,12 +24,17 @@ async def _staff_client(client: TestClient[Any, Any], username: str) -> tuple[st
     form = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
     assert csrf
-    await client.post("/login", data={"username": username, "password": PASSWORD,
-                                       "csrf_token": csrf.group(1)}, allow_redirects=False)
+    await client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
+        allow_redirects=False,
+    )
     page = await client.get("/console")
     token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
     assert token
-    return client.session.cookie_jar.filter_cookies(client.make_url("/"))["hotline_session"].value, token.group(1)
+    return client.session.cookie_jar.filter_cookies(client.make_url("/"))[
+        "hotline_session"
+    ].value, token.group(1)
 
 
 async def test_queue_and_conversations_survive_a_restart(
@@ -42,25 +47,31 @@ async def test_queue_and_conversations_survive_a_restart(
     await app[keys.USERS].add("wang", "王老师", Role.COUNSELLOR, PASSWORD)
     _, csrf = await _staff_client(first, "wang")
     headers = {"X-CSRF-Token": csrf}
-    assert (await first.post("/console/api/presence", json={"status": "available"},
-                             headers=headers)).status == 200
+    assert (
+        await first.post("/console/api/presence", json={"status": "available"}, headers=headers)
+    ).status == 200
     origin = str(first.make_url("")).rstrip("/")
     tokens = []
     for text, district in (("第一位的话", "jinghu"), ("第二位的话", None), ("第三位的话", "wuwei")):
-        started = await (await first.post("/chat/api/conversations",
-                                          json={"district": district})).json()
+        started = await (
+            await first.post("/chat/api/conversations", json={"district": district})
+        ).json()
         tokens.append(started["token"])
-        async with first.ws_connect(f"/chat/ws?token={started['token']}",
-                                    headers={"Origin": origin}) as ws:
+        async with first.ws_connect(
+            f"/chat/ws?token={started['token']}", headers={"Origin": origin}
+        ) as ws:
             await ws.send_json({"type": "message", "text": text})
             while (await ws.receive_json(timeout=5))["type"] != "message":
                 pass
         clock.advance(seconds=10)
     taken = (await (await first.post("/console/api/take-next", headers=headers)).json())["contact"]
-    await first.post(f"/console/api/contacts/{taken['id']}/messages", json={"text": "我在听"},
-                     headers=headers)
-    queue_before = [(c["id"], c["waiting_since"]) for c in
-                    (await (await first.get("/console/api/state")).json())["queue"]]
+    await first.post(
+        f"/console/api/contacts/{taken['id']}/messages", json={"text": "我在听"}, headers=headers
+    )
+    queue_before = [
+        (c["id"], c["waiting_since"])
+        for c in (await (await first.get("/console/api/state")).json())["queue"]
+    ]
     await first.close()  # the process stops: every connection and in-memory state is gone
 
     second = await aiohttp_client(create_app(config, clock=clock))
@@ -72,7 +83,9 @@ async def test_queue_and_conversations_survive_a_restart(
     assert [c["id"] for c in after["my_contacts"]] == [taken["id"]]
     detail = await (await second.get(f"/console/api/contacts/{taken['id']}")).json()
     assert [(m["from"], m["text"]) for m in detail["messages"]] == [
-        ("caller", "第一位的话"), ("counsellor", "我在听")]
+        ("caller", "第一位的话"),
+        ("counsellor", "我在听"),
+    ]
 
     origin = str(second.make_url("")).rstrip("/")
     async with second.ws_connect(f"/chat/ws?token={tokens[1]}", headers={"Origin": origin}) as ws:

@@ -32,23 +32,30 @@ async def test_post_without_csrf_token_is_refused(login: StaffFactory) -> None:
     staff = await login("wang", available=False)
     response = await staff.client.post("/console/api/presence", json={"status": "available"})
     assert response.status == 403 and (await response.json())["error"] == "csrf"
-    forged = await staff.client.post("/console/api/presence", json={"status": "available"},
-                                     headers={"X-CSRF-Token": "guess"})
+    forged = await staff.client.post(
+        "/console/api/presence", json={"status": "available"}, headers={"X-CSRF-Token": "guess"}
+    )
     assert forged.status == 403
     me = (await (await staff.get("/console/api/state")).json())["me"]
     assert me["presence"] == "offline"
 
 
-async def test_session_cookie_flags_and_logout(client: TestClient[Any, Any], login: StaffFactory) -> None:
+async def test_session_cookie_flags_and_logout(
+    client: TestClient[Any, Any], login: StaffFactory
+) -> None:
     """The session cookie is HttpOnly and SameSite=Strict; logging out ends it server-side."""
     staff = await login("wang")
     form = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
     assert csrf
-    response = await client.post("/login", allow_redirects=False, data={
-        "username": "wang", "password": PASSWORD, "csrf_token": csrf.group(1)})
-    [session_cookie] = [c for c in response.headers.getall("Set-Cookie")
-                        if c.startswith("hotline_session=")]
+    response = await client.post(
+        "/login",
+        allow_redirects=False,
+        data={"username": "wang", "password": PASSWORD, "csrf_token": csrf.group(1)},
+    )
+    [session_cookie] = [
+        c for c in response.headers.getall("Set-Cookie") if c.startswith("hotline_session=")
+    ]
     assert "HttpOnly" in session_cookie and "SameSite=Strict" in session_cookie
     jar = staff.client.session.cookie_jar.filter_cookies(staff.client.make_url("/"))
     stolen = jar["hotline_session"].value
@@ -64,25 +71,36 @@ async def test_login_failures(client: TestClient[Any, Any], login: StaffFactory)
     form = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
     assert csrf
-    wrong = await client.post("/login", data={"username": "wang", "password": "nope",
-                                              "csrf_token": csrf.group(1)})
+    wrong = await client.post(
+        "/login", data={"username": "wang", "password": "nope", "csrf_token": csrf.group(1)}
+    )
     assert wrong.status == 401 and "用户名或密码不正确" in await wrong.text()
     client.session.cookie_jar.clear()
-    forged = await client.post("/login", data={"username": "wang", "password": PASSWORD,
-                                               "csrf_token": csrf.group(1)})
+    forged = await client.post(
+        "/login", data={"username": "wang", "password": PASSWORD, "csrf_token": csrf.group(1)}
+    )
     assert forged.status == 403
     assert "hotline_session" not in {c.key for c in client.session.cookie_jar}
 
 
-async def test_login_does_not_redirect_off_site(client: TestClient[Any, Any], login: StaffFactory) -> None:
+async def test_login_does_not_redirect_off_site(
+    client: TestClient[Any, Any], login: StaffFactory
+) -> None:
     """`next` may only name a path on this site."""
     await login("wang")
     form = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
     assert csrf
-    response = await client.post("/login", allow_redirects=False, data={
-        "username": "wang", "password": PASSWORD, "csrf_token": csrf.group(1),
-        "next": "//evil.example/phish"})
+    response = await client.post(
+        "/login",
+        allow_redirects=False,
+        data={
+            "username": "wang",
+            "password": PASSWORD,
+            "csrf_token": csrf.group(1),
+            "next": "//evil.example/phish",
+        },
+    )
     assert response.headers["Location"] == "/console"
 
 
@@ -99,7 +117,7 @@ async def test_roles_without_console_get_a_clear_refusal(login: StaffFactory, ro
 async def test_counsellor_sees_only_own_contacts_supervisor_sees_all_audited(
     client: TestClient[Any, Any], login: StaffFactory
 ) -> None:
-    """Another counsellor's conversation is closed to a counsellor, open to a supervisor (logged)."""
+    """Another's conversation is closed to a counsellor, open to a supervisor (and logged)."""
     wang = await login("wang")
     li = await login("li")
     chen = await login("chen", Role.SUPERVISOR)
@@ -128,8 +146,9 @@ async def test_websockets_check_origin_and_identity(
     """Sockets from another site are refused; a console socket needs a session."""
     started = await _queued_contact(client)
     with pytest.raises(aiohttp.WSServerHandshakeError) as chat:
-        await client.ws_connect(f"/chat/ws?token={started['token']}",
-                                headers={"Origin": "https://evil.example"})
+        await client.ws_connect(
+            f"/chat/ws?token={started['token']}", headers={"Origin": "https://evil.example"}
+        )
     assert chat.value.status == 403
     origin = str(client.make_url("")).rstrip("/")
     with pytest.raises(aiohttp.WSServerHandshakeError) as anonymous:
@@ -142,8 +161,15 @@ async def test_websockets_check_origin_and_identity(
     async with staff.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
         first = await ws.receive_json(timeout=5)
         assert first["type"] == "queue" and first["queue"][0]["id"] == started["contact_id"]
-        assert set(first["queue"][0]) == {"id", "channel", "risk", "district", "state",
-                                          "waiting_since", "position"}
+        assert set(first["queue"][0]) == {
+            "id",
+            "channel",
+            "risk",
+            "district",
+            "state",
+            "waiting_since",
+            "position",
+        }
 
 
 async def test_pages_send_security_headers(client: TestClient[Any, Any]) -> None:

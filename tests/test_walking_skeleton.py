@@ -16,14 +16,20 @@ async def _receive_until(ws: Any, wanted: str) -> dict[str, Any]:
             return frame
 
 
-async def test_person_to_counsellor_and_back(client: TestClient[Any, Any], login: StaffFactory) -> None:
+async def test_person_to_counsellor_and_back(
+    client: TestClient[Any, Any], login: StaffFactory
+) -> None:
     """A web-chat message reaches the counsellor who took it; the reply reaches the person."""
     counsellor = await login("wang")
-    start = await client.post("/chat/api/conversations", json={"district": "jinghu", "lang": "zh-CN"})
+    start = await client.post(
+        "/chat/api/conversations", json={"district": "jinghu", "lang": "zh-CN"}
+    )
     assert start.status == 201
     started = await start.json()
     origin = str(client.make_url("")).rstrip("/")
-    async with client.ws_connect(f"/chat/ws?token={started['token']}", headers={"Origin": origin}) as ws:
+    async with client.ws_connect(
+        f"/chat/ws?token={started['token']}", headers={"Origin": origin}
+    ) as ws:
         assert (await ws.receive_json())["type"] == "history"
         status = await ws.receive_json()
         assert status == {"type": "status", "state": "queued", "position": 1, "wait_minutes": 20}
@@ -39,20 +45,32 @@ async def test_person_to_counsellor_and_back(client: TestClient[Any, Any], login
         assert [m["text"] for m in contact["messages"]] == ["我最近很难受"]
         assert (await _receive_until(ws, "status"))["state"] == "active"
 
-        reply = await counsellor.post(f"/console/api/contacts/{contact['id']}/messages",
-                                      {"text": "我在这里，慢慢说。"})
+        reply = await counsellor.post(
+            f"/console/api/contacts/{contact['id']}/messages", {"text": "我在这里，慢慢说。"}
+        )
         assert reply.status == 201
         heard = await _receive_until(ws, "message")
-        assert heard["message"] == {**heard["message"], "from": "counsellor", "text": "我在这里，慢慢说。"}
+        assert heard["message"] == {
+            **heard["message"],
+            "from": "counsellor",
+            "text": "我在这里，慢慢说。",
+        }
 
         ended = await counsellor.post(f"/console/api/contacts/{contact['id']}/end")
         assert (await ended.json())["state"] == "wrap_up"
         assert (await _receive_until(ws, "ended"))["by"] == "counsellor"
 
-    wrap = await counsellor.post(f"/console/api/contacts/{contact['id']}/wrap-up", {
-        "category": "emotional_distress", "outcome": "supported", "referral": "none",
-        "follow_up_wanted": True, "key_groups": ["minor"], "summary": "情绪低落，已支持",
-    })
+    wrap = await counsellor.post(
+        f"/console/api/contacts/{contact['id']}/wrap-up",
+        {
+            "category": "emotional_distress",
+            "outcome": "supported",
+            "referral": "none",
+            "follow_up_wanted": True,
+            "key_groups": ["minor"],
+            "summary": "情绪低落，已支持",
+        },
+    )
     assert wrap.status == 200, await wrap.text()
     closed = await wrap.json()
     assert closed["state"] == "closed"

@@ -87,11 +87,17 @@ async def test_abuse_gets_error_frames_not_a_crash(
     aiohttp_client: Any, config: Config, clock: ManualClock
 ) -> None:
     """Too long, too fast, not JSON, binary: each gets an error frame and the chat goes on."""
-    tight = replace(config, webchat=replace(config.webchat, max_message_chars=50,
-                                            messages_per_window=3, window_seconds=10))
+    tight = replace(
+        config,
+        webchat=replace(
+            config.webchat, max_message_chars=50, messages_per_window=3, window_seconds=10
+        ),
+    )
     client = await aiohttp_client(create_app(tight, clock=clock))
     started = await _start(client)
-    async with client.ws_connect(f"/chat/ws?token={started['token']}", headers=_origin(client)) as ws:
+    async with client.ws_connect(
+        f"/chat/ws?token={started['token']}", headers=_origin(client)
+    ) as ws:
         await ws.send_json({"type": "message", "text": "长" * 51})
         error = await _until(ws, "error")
         assert error["code"] == "too_long" and "50" in error["message"]
@@ -132,7 +138,9 @@ async def test_oversized_frame_closes_only_that_socket(client: TestClient[Any, A
 async def test_person_can_end_while_waiting(client: TestClient[Any, Any]) -> None:
     """Ending before anyone answered leaves the queue at once, as abandoned."""
     started = await _start(client)
-    async with client.ws_connect(f"/chat/ws?token={started['token']}", headers=_origin(client)) as ws:
+    async with client.ws_connect(
+        f"/chat/ws?token={started['token']}", headers=_origin(client)
+    ) as ws:
         await ws.send_json({"type": "end"})
         assert (await _until(ws, "ended"))["by"] == "caller"
         await ws.send_json({"type": "message", "text": "还在吗"})
@@ -151,7 +159,9 @@ async def test_queue_position_updates_as_others_are_answered(
     counsellor = await login("wang")
     await _start(client)
     second = await _start(client)
-    async with client.ws_connect(f"/chat/ws?token={second['token']}", headers=_origin(client)) as ws:
+    async with client.ws_connect(
+        f"/chat/ws?token={second['token']}", headers=_origin(client)
+    ) as ws:
         assert (await _until(ws, "status"))["position"] == 2
         await counsellor.post("/console/api/take-next")
         assert (await _until(ws, "status"))["position"] == 1

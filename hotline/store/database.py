@@ -64,7 +64,10 @@ class Database:
     """The open store of one data directory."""
 
     def __init__(
-        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, clock: Clock,
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        clock: Clock,
         bus: EventBus,
     ) -> None:
         self._writer = writer
@@ -153,14 +156,20 @@ class Database:
             (subject,),
         )
         return [
-            Event(r["id"], from_iso(r["at"]), r["actor"], r["kind"], r["subject"],
-                  json.loads(r["data"]))
+            Event(
+                r["id"],
+                from_iso(r["at"]),
+                r["actor"],
+                r["kind"],
+                r["subject"],
+                json.loads(r["data"]),
+            )
             for r in rows
         ]
 
     async def ping(self) -> bool:
         """True when the database answers a query."""
-        return await self.fetchval("SELECT 1") == 1
+        return bool(await self.fetchval("SELECT 1") == 1)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

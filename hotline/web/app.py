@@ -51,7 +51,9 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app[keys.SOCKETS] = SocketRegistry()
     chat = config.webchat
     app[keys.CHAT_START_LIMITER] = RateLimiter(clock, chat.starts_per_minute, 60)
-    app[keys.CHAT_MESSAGE_LIMITER] = RateLimiter(clock, chat.messages_per_window, chat.window_seconds)
+    app[keys.CHAT_MESSAGE_LIMITER] = RateLimiter(
+        clock, chat.messages_per_window, chat.window_seconds
+    )
     app[keys.LOGIN_LIMITER] = RateLimiter(clock, 20, 60)
 
     # Order matters: the request id must be bound before anything else logs, and the error

@@ -119,12 +119,21 @@ def _login_page(request: web.Request, error_code: str = "", status: int = 200) -
     csrf = secrets.token_urlsafe(32)
     error = LOGIN_ERRORS["en" if lang == "en" else "zh-CN"].get(error_code, "")
     response = render(
-        "login.html", status=status, lang=lang, csrf_token=csrf, error=error,
+        "login.html",
+        status=status,
+        lang=lang,
+        csrf_token=csrf,
+        error=error,
         next=_safe_next(request.query.get("next", "/console")),
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="Strict", path="/login",
-        secure=config.server.secure_cookies, max_age=3600,
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="Strict",
+        path="/login",
+        secure=config.server.secure_cookies,
+        max_age=3600,
     )
     return response
 
@@ -154,8 +163,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     log.info("login", user_id=user.id, role=user.role.value)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/console"))))
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
-        secure=config.server.secure_cookies, max_age=config.server.session_hours * 3600,
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=config.server.secure_cookies,
+        max_age=config.server.session_hours * 3600,
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response

@@ -28,8 +28,12 @@ log = structlog.get_logger(__name__)
 
 UNKNOWN_CONVERSATION = 4404
 MAX_FRAME_BYTES = 64 * 1024
-ENDED_STATES = {ContactState.WRAP_UP, ContactState.CLOSED, ContactState.ABANDONED,
-                ContactState.TRANSFERRED}
+ENDED_STATES = {
+    ContactState.WRAP_UP,
+    ContactState.CLOSED,
+    ContactState.ABANDONED,
+    ContactState.TRANSFERRED,
+}
 
 ERRORS = {
     "too_fast": "You are sending messages very quickly; please wait a moment.",
@@ -39,8 +43,12 @@ ERRORS = {
 
 def message_json(message: Message) -> dict[str, Any]:
     """The shape of a message on the wire (both pages use it)."""
-    return {"id": message.id, "from": message.sender, "text": message.text,
-            "at": message.at.isoformat()}
+    return {
+        "id": message.id,
+        "from": message.sender,
+        "text": message.text,
+        "at": message.at.isoformat(),
+    }
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -51,12 +59,14 @@ async def chat_page(request: web.Request) -> web.Response:
 async def chat_options(request: web.Request) -> web.Response:
     """GET /chat/api/options: what the start form offers."""
     config = request.app[keys.CONFIG]
-    return web.json_response({
-        "districts": [d.as_dict() for d in config.districts],
-        "max_message_chars": config.webchat.max_message_chars,
-        "languages": list(config.ui.languages),
-        "default_language": config.ui.language,
-    })
+    return web.json_response(
+        {
+            "districts": [d.as_dict() for d in config.districts],
+            "max_message_chars": config.webchat.max_message_chars,
+            "languages": list(config.ui.languages),
+            "default_language": config.ui.language,
+        }
+    )
 
 
 async def start_conversation(request: web.Request) -> web.Response:
@@ -85,10 +95,13 @@ async def _status(conversations: Conversations, contact: Contact) -> dict[str, A
     if contact.state is ContactState.QUEUED:
         position = await conversations.position(contact)
         wait = await conversations.wait_estimate_minutes(position)
-        return {"type": "status", "state": contact.state.value, "position": position,
-                "wait_minutes": wait}
-    return {"type": "status", "state": contact.state.value, "position": None,
-            "wait_minutes": None}
+        return {
+            "type": "status",
+            "state": contact.state.value,
+            "position": position,
+            "wait_minutes": wait,
+        }
+    return {"type": "status", "state": contact.state.value, "position": None, "wait_minutes": None}
 
 
 class _CallerView:
@@ -103,7 +116,9 @@ class _CallerView:
 
     async def send_everything(self) -> None:
         messages = await self.conversations.messages(self.contact_id)
-        await self.ws.send_json({"type": "history", "messages": [message_json(m) for m in messages]})
+        await self.ws.send_json(
+            {"type": "history", "messages": [message_json(m) for m in messages]}
+        )
         await self.send_state()
 
     async def send_state(self) -> None:
@@ -128,7 +143,9 @@ class _CallerView:
                 if event.subject == self.subject and event.kind == "message.added":
                     message = await self.conversations.message(int(event.data["message_id"]))
                     if message is not None:
-                        await self.ws.send_json({"type": "message", "message": message_json(message)})
+                        await self.ws.send_json(
+                            {"type": "message", "message": message_json(message)}
+                        )
                 elif event.kind.startswith("contact."):
                     # Any contact moving can change this person's place in the queue.
                     state_changed = True
@@ -181,8 +198,9 @@ async def _refuse(ws: web.WebSocketResponse, code: str, message: str) -> None:
     await ws.send_json({"type": "error", "code": code, "message": message})
 
 
-async def _handle_frame(app: web.Application, ws: web.WebSocketResponse, contact_id: int,
-                        data: str) -> None:
+async def _handle_frame(
+    app: web.Application, ws: web.WebSocketResponse, contact_id: int, data: str
+) -> None:
     try:
         frame = json.loads(data)
     except json.JSONDecodeError:

@@ -65,17 +65,24 @@ async def contact_summaries(app: web.Application, contacts: list[Contact]) -> li
     """Queue rows plus who holds each contact."""
     names = await _names(app, {c.counsellor_id for c in contacts if c.counsellor_id})
     return [
-        {**queue_item(c), "counsellor_id": c.counsellor_id,
-         "counsellor_name": names.get(c.counsellor_id) if c.counsellor_id else None,
-         "answered_at": c.answered_at.isoformat() if c.answered_at else None}
+        {
+            **queue_item(c),
+            "counsellor_id": c.counsellor_id,
+            "counsellor_name": names.get(c.counsellor_id) if c.counsellor_id else None,
+            "answered_at": c.answered_at.isoformat() if c.answered_at else None,
+        }
         for c in contacts
     ]
 
 
 def note_json(note: Note) -> dict[str, Any]:
     """A private note on the wire."""
-    return {"id": note.id, "author_id": note.author_id, "text": note.text,
-            "at": note.at.isoformat()}
+    return {
+        "id": note.id,
+        "author_id": note.author_id,
+        "text": note.text,
+        "at": note.at.isoformat(),
+    }
 
 
 async def _queue_json(app: web.Application) -> list[dict[str, Any]]:
@@ -85,9 +92,13 @@ async def _queue_json(app: web.Application) -> list[dict[str, Any]]:
 
 async def _me(app: web.Application, staff: Staff) -> dict[str, Any]:
     presence = await app[keys.COUNSELLORS].presence(staff.user.id)
-    return {"id": staff.user.id, "username": staff.user.username,
-            "display_name": staff.user.display_name, "role": staff.user.role.value,
-            "presence": presence.status.value}
+    return {
+        "id": staff.user.id,
+        "username": staff.user.username,
+        "display_name": staff.user.display_name,
+        "role": staff.user.role.value,
+        "presence": presence.status.value,
+    }
 
 
 async def _floor(app: web.Application) -> dict[str, Any]:
@@ -101,9 +112,13 @@ async def _floor(app: web.Application) -> dict[str, Any]:
     people = await app[keys.USERS].all_with_role(Role.COUNSELLOR, Role.SUPERVISOR)
     return {
         "counsellors": [
-            {"id": u.id, "display_name": u.display_name, "role": u.role.value,
-             "presence": (presence[u.id].status if u.id in presence else Presence.OFFLINE).value,
-             "active_contacts": held.get(u.id, 0)}
+            {
+                "id": u.id,
+                "display_name": u.display_name,
+                "role": u.role.value,
+                "presence": (presence[u.id].status if u.id in presence else Presence.OFFLINE).value,
+                "active_contacts": held.get(u.id, 0),
+            }
             for u in people
         ],
         "active": await contact_summaries(app, active),
@@ -119,15 +134,21 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
         **summary,
         "messages": [message_json(m) for m in await conversations.messages(contact.id)],
         "notes": [note_json(n) for n in await conversations.notes(contact.id)],
-        "wrap_up": None if wrap is None else {
-            "category": wrap.category, "outcome": wrap.outcome, "referral": wrap.referral,
-            "follow_up_wanted": wrap.follow_up_wanted, "key_groups": list(wrap.key_groups),
+        "wrap_up": None
+        if wrap is None
+        else {
+            "category": wrap.category,
+            "outcome": wrap.outcome,
+            "referral": wrap.referral,
+            "follow_up_wanted": wrap.follow_up_wanted,
+            "key_groups": list(wrap.key_groups),
             "summary": wrap.summary,
         },
     }
 
 
 # -- pages and API -----------------------------------------------------------------------
+
 
 async def console_page(request: web.Request) -> web.StreamResponse:
     """GET /console: the page, or the login form for someone not logged in."""
@@ -137,9 +158,12 @@ async def console_page(request: web.Request) -> web.StreamResponse:
     if staff.user.role not in CONSOLE_ROLES:
         return forbidden_page(request, staff.user.role)
     return render(
-        "console.html", lang=page_language(request, request.app[keys.CONFIG]),
-        csrf_token=staff.session.csrf_token, user_role=staff.user.role.value,
-        user_id=str(staff.user.id), display_name=staff.user.display_name,
+        "console.html",
+        lang=page_language(request, request.app[keys.CONFIG]),
+        csrf_token=staff.session.csrf_token,
+        user_role=staff.user.role.value,
+        user_id=str(staff.user.id),
+        display_name=staff.user.display_name,
     )
 
 
@@ -148,26 +172,30 @@ async def console_state(request: web.Request) -> web.Response:
     staff = await require_staff(request, CONSOLE_ROLES)
     app = request.app
     held = await app[keys.CONVERSATIONS].held_by(staff.user.id)
-    return web.json_response({
-        "me": await _me(app, staff),
-        "queue": await _queue_json(app),
-        "my_contacts": await contact_summaries(app, held),
-        "floor": await _floor(app) if staff.user.role is Role.SUPERVISOR else None,
-        "server_time": app[keys.CLOCK].now().isoformat(),
-    })
+    return web.json_response(
+        {
+            "me": await _me(app, staff),
+            "queue": await _queue_json(app),
+            "my_contacts": await contact_summaries(app, held),
+            "floor": await _floor(app) if staff.user.role is Role.SUPERVISOR else None,
+            "server_time": app[keys.CLOCK].now().isoformat(),
+        }
+    )
 
 
 async def console_options(request: web.Request) -> web.Response:
     """GET /console/api/options: the wrap-up form's choices."""
     await require_staff(request, CONSOLE_ROLES)
     config = request.app[keys.CONFIG]
-    return web.json_response({
-        "categories": [o.as_dict() for o in config.wrap_up.categories],
-        "outcomes": [o.as_dict() for o in config.wrap_up.outcomes],
-        "referrals": [o.as_dict() for o in config.wrap_up.referrals],
-        "key_groups": [o.as_dict() for o in config.key_groups],
-        "districts": [o.as_dict() for o in config.districts],
-    })
+    return web.json_response(
+        {
+            "categories": [o.as_dict() for o in config.wrap_up.categories],
+            "outcomes": [o.as_dict() for o in config.wrap_up.outcomes],
+            "referrals": [o.as_dict() for o in config.wrap_up.referrals],
+            "key_groups": [o.as_dict() for o in config.key_groups],
+            "districts": [o.as_dict() for o in config.districts],
+        }
+    )
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -219,7 +247,9 @@ async def get_contact(request: web.Request) -> web.Response:
     if contact.counsellor_id != staff.user.id:
         async with request.app[keys.DATABASE].transaction() as tx:
             await tx.append_event(
-                "contact.viewed", f"contact:{contact.id}", f"user:{staff.user.id}",
+                "contact.viewed",
+                f"contact:{contact.id}",
+                f"user:{staff.user.id}",
                 {"role": staff.user.role.value},
             )
     return web.json_response(await contact_detail(request.app, contact))
@@ -266,6 +296,7 @@ async def wrap_up(request: web.Request) -> web.Response:
 
 # -- live updates ------------------------------------------------------------------------
 
+
 class _ConsoleView:
     """Pushes what one console needs as committed events arrive."""
 
@@ -276,8 +307,13 @@ class _ConsoleView:
         self.supervisor = staff.user.role is Role.SUPERVISOR
 
     async def send_queue(self) -> None:
-        await self.ws.send_json({"type": "queue", "queue": await _queue_json(self.app),
-                                 "server_time": self.app[keys.CLOCK].now().isoformat()})
+        await self.ws.send_json(
+            {
+                "type": "queue",
+                "queue": await _queue_json(self.app),
+                "server_time": self.app[keys.CLOCK].now().isoformat(),
+            }
+        )
 
     async def send_floor(self) -> None:
         if self.supervisor:
@@ -307,8 +343,13 @@ class _ConsoleView:
                     ):
                         message = await conversations.message(int(event.data["message_id"]))
                         if message is not None:
-                            await self.ws.send_json({"type": "message", "contact_id": contact.id,
-                                                     "message": message_json(message)})
+                            await self.ws.send_json(
+                                {
+                                    "type": "message",
+                                    "contact_id": contact.id,
+                                    "message": message_json(message),
+                                }
+                            )
             for contact_id in sorted(changed):
                 contact = await conversations.get(contact_id)
                 if contact.counsellor_id == self.staff.user.id:

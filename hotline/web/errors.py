@@ -34,7 +34,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(status, exc.code, exc.message, **extra)
     except IllegalTransition as exc:
         return error_response(
-            409, "illegal_transition",
+            409,
+            "illegal_transition",
             f"this contact is {exc.current} and cannot become {exc.wanted}",
         )
     except web.HTTPException:

@@ -17,8 +17,11 @@ async def healthz(request: web.Request) -> web.Response:
     except (sqlite3.Error, ValueError):
         ok, queue_length = False, None
     return web.json_response(
-        {"status": "ok" if ok else "error", "database": "ok" if ok else "error",
-         "queue_length": queue_length},
+        {
+            "status": "ok" if ok else "error",
+            "database": "ok" if ok else "error",
+            "queue_length": queue_length,
+        },
         status=200 if ok else 503,
     )
 

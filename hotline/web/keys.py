@@ -13,8 +13,8 @@ from hotline.events import EventBus
 from hotline.sessions import Sessions
 from hotline.store.database import Database
 from hotline.users import Users
-from hotline.web.ratelimit import RateLimiter
 from hotline.web.presence import PresenceWatch
+from hotline.web.ratelimit import RateLimiter
 from hotline.web.websockets import SocketRegistry
 
 CONFIG = web.AppKey("config", Config)

@@ -14,6 +14,10 @@ def run(app: web.Application, config: Config) -> None:
     """Serve until interrupted; websockets are closed and the database checkpointed on exit."""
     log.info("serving", host=config.server.host, port=config.server.port)
     web.run_app(
-        app, host=config.server.host, port=config.server.port, access_log=None,
-        print=None, shutdown_timeout=10,
+        app,
+        host=config.server.host,
+        port=config.server.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=10,
     )
