@@ -72,6 +72,13 @@ class UIConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """How the console treats a counsellor whose browser goes away."""
+
+    offline_grace_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class RetentionConfig:
     """How long records are kept before they are purged."""
 
@@ -111,6 +118,7 @@ class Config:
     time_zone: str
     server: ServerConfig
     ui: UIConfig
+    console: ConsoleConfig
     retention: RetentionConfig
     webchat: WebchatConfig
     wait_targets_seconds: Mapping[RiskLevel, int]
@@ -191,7 +199,7 @@ class _Section:
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def get(self, name: str, kind: type, default: Any = ...) -> Any:
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         self.used.add(name)
         if name not in self.table:
             if default is ...:
@@ -201,9 +209,8 @@ class _Section:
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigError(self.source, self.key(name), f"must be an integer, got {value!r}")
         if kind is not int and not isinstance(value, kind):
-            raise ConfigError(
-                self.source, self.key(name), f"must be a {kind.__name__}, got {value!r}"
-            )
+            wanted = kind.__name__ if isinstance(kind, type) else "number"
+            raise ConfigError(self.source, self.key(name), f"must be a {wanted}, got {value!r}")
         return value
 
     def positive(self, name: str, default: Any = ..., *, allow_zero: bool = False) -> int:
@@ -317,6 +324,15 @@ def parse_config(
     ui = UIConfig(language=language, languages=languages)
     ui_section.finish()
 
+    console_section = root.section("console")
+    grace = console_section.get("offline_grace_seconds", (int, float), 30)
+    if isinstance(grace, bool) or grace < 0:
+        raise ConfigError(
+            source, console_section.key("offline_grace_seconds"), "must be zero or more seconds"
+        )
+    console = ConsoleConfig(offline_grace_seconds=float(grace))
+    console_section.finish()
+
     ret = root.section("retention")
     retention = RetentionConfig(
         records_days=ret.positive("records_days", 1095),
@@ -367,6 +383,7 @@ def parse_config(
         time_zone=time_zone,
         server=server,
         ui=ui,
+        console=console,
         retention=retention,
         webchat=webchat,
         wait_targets_seconds=targets,

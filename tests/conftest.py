@@ -69,12 +69,11 @@ class Staff:
 StaffFactory = Callable[..., Awaitable[Staff]]
 
 
-@pytest.fixture
-def login(
+def login_factory(
     aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
     client: TestClient[Any, Any],
 ) -> StaffFactory:
-    """Create a staff account and log it in through the real form, in a client of its own."""
+    """Make staff accounts on `client`'s app and log each in through the real form."""
     app = client.server.app
     assert app is not None
 
@@ -94,12 +93,20 @@ def login(
         token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
         staff = Staff(own, user.id, token.group(1) if token else "")
         if available and role in (Role.COUNSELLOR, Role.SUPERVISOR):
-            assert (
-                await staff.post("/console/api/presence", {"status": "available"})
-            ).status == 200
+            presence = await staff.post("/console/api/presence", {"status": "available"})
+            assert presence.status == 200
         return staff
 
     return make
+
+
+@pytest.fixture
+def login(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    client: TestClient[Any, Any],
+) -> StaffFactory:
+    """Create a staff account and log it in through the real form, in a client of its own."""
+    return login_factory(aiohttp_client, client)
 
 
 def with_data_dir(config: Config, data_dir: Path) -> Config:

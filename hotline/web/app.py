@@ -28,7 +28,7 @@ from hotline.users import Users
 from hotline.web import keys
 from hotline.web.auth import setup_auth
 from hotline.web.chat import setup_chat
-from hotline.web.console import OFFLINE_GRACE_SECONDS, setup_console
+from hotline.web.console import setup_console
 from hotline.web.errors import setup_errors
 from hotline.web.health import setup_health
 from hotline.web.presence import PresenceWatch
@@ -92,9 +92,13 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.SESSIONS] = Sessions(db, timedelta(hours=config.server.session_hours))
     app[keys.COUNSELLORS] = counsellors
     app[keys.CONVERSATIONS] = conversations
-    app[keys.PRESENCE_WATCH] = PresenceWatch(counsellors, app[keys.SOCKETS], OFFLINE_GRACE_SECONDS)
+    watch = PresenceWatch(
+        counsellors, conversations, app[keys.SOCKETS], config.console.offline_grace_seconds
+    )
+    app[keys.PRESENCE_WATCH] = watch
     await conversations.recover_after_restart()
     await counsellors.mark_all_offline()
+    await watch.watch_holders()
     log.info("store_opened", queue_length=await conversations.queue_length())
     yield
     await app[keys.PRESENCE_WATCH].close()

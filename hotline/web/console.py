@@ -35,9 +35,6 @@ from hotline.web.pages import page_language, render
 
 log = structlog.get_logger(__name__)
 
-# A reload or a dropped network should not flip a counsellor to offline and back.
-OFFLINE_GRACE_SECONDS = 30.0
-
 
 def queue_item(contact: Contact, position: int | None = None) -> dict[str, Any]:
     """A queue row: routing facts only, never anything the person said."""

@@ -6,6 +6,8 @@ and answered with a plain 500, so a bug never shows a stack trace to a person in
 
 from __future__ import annotations
 
+import traceback
+
 import structlog
 from aiohttp import web
 
@@ -41,7 +43,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException:
         raise
     except Exception as exc:
-        log.error("unhandled_error", error_type=type(exc).__name__)
+        # Where it failed, without the exception's text (it may quote personal data).
+        frames = [
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+            for f in traceback.extract_tb(exc.__traceback__)
+        ]
+        log.error("unhandled_error", error_type=type(exc).__name__, at=frames[-5:])
         return error_response(500, "internal", "something went wrong; please try again")
 
 
