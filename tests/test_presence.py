@@ -16,11 +16,10 @@ from hotline.web.app import create_app
 from tests.conftest import StaffFactory, login_factory
 
 
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.05)
+async def _wait_for(predicate: Any) -> None:
+    async with asyncio.timeout(5):
+        while not await predicate():
+            await asyncio.sleep(0.05)
 
 
 async def test_counsellor_who_vanishes_hands_the_person_back(
