@@ -16,12 +16,6 @@ from hotline.web.app import create_app
 from tests.conftest import StaffFactory, login_factory
 
 
-async def _wait_for(predicate: Any) -> None:
-    async with asyncio.timeout(5):
-        while not await predicate():
-            await asyncio.sleep(0.05)
-
-
 async def test_counsellor_who_vanishes_hands_the_person_back(
     aiohttp_client: Any, config: Config, clock: ManualClock
 ) -> None:
@@ -40,16 +34,15 @@ async def test_counsellor_who_vanishes_hands_the_person_back(
     async with wang.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
         await ws.receive_json(timeout=5)
         assert (await wang.post("/console/api/take-next")).status == 200
-    # A reload inside the grace keeps everything as it was.
-    async with wang.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
-        await ws.receive_json(timeout=5)
-        await asyncio.sleep(0.5)
-        assert (await conversations.get(talking.id)).counsellor_id == wang.user_id
-
-    async def handed_back() -> bool:
-        return (await conversations.get(talking.id)).state.value == "queued"
-
-    await _wait_for(handed_back)
+    async with app[keys.BUS].subscribe() as events:
+        # A reload inside the grace keeps everything as it was.
+        async with wang.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
+            await ws.receive_json(timeout=5)
+            await asyncio.sleep(0.5)
+            assert (await conversations.get(talking.id)).counsellor_id == wang.user_id
+        async with asyncio.timeout(5):
+            while (await events.get()).kind != "contact.queued":
+                pass
     assert [c.id for c in await conversations.queue()] == [talking.id, later.id]
     me = (await (await wang.get("/console/api/state")).json())["me"]
     assert me["presence"] == "offline"
