@@ -1,0 +1,613 @@
+/* The person's side of the web chat (/chat). Contract: docs/web-api.md. */
+"use strict";
+
+(() => {
+  const I = window.I18n;
+  const TOKEN_KEY = "hotline.chat.token";
+  const MAX_BACKOFF_MS = 30000;
+  const $ = (id) => document.getElementById(id);
+
+  const el = {
+    intro: $("intro"),
+    startForm: $("start-form"),
+    district: $("district"),
+    start: $("start"),
+    chat: $("chat"),
+    status: $("status"),
+    statusHint: $("status-hint"),
+    connection: $("connection"),
+    messages: $("messages"),
+    noticeSlot: $("notice-slot"),
+    notice: $("notice"),
+    composer: $("composer"),
+    input: $("message-input"),
+    counter: $("char-counter"),
+    send: $("send"),
+    end: $("end"),
+    endBox: $("end-confirm-box"),
+    endConfirm: $("end-confirm"),
+    endCancel: $("end-cancel"),
+    ended: $("ended"),
+    endedText: $("ended-text"),
+    newChat: $("new-chat")
+  };
+
+  let maxChars = 2000;
+  let token = null;
+  let memoryToken = null; /* used when localStorage is unavailable */
+  let ws = null;
+  let attempts = 0;
+  let reconnectTimer = null;
+  let finished = false;
+  let starting = false;
+  let endRequested = false;
+  /* The text of the message just sent: the input is cleared only when the server echoes it,
+   * so an error frame (too_fast, too_long) never loses what the person typed. */
+  let pending = null;
+  let pendingRaw = null;
+
+  /* ---- storage ---- */
+
+  function loadToken() {
+    try {
+      return window.localStorage.getItem(TOKEN_KEY) || memoryToken;
+    } catch (_e) {
+      return memoryToken;
+    }
+  }
+
+  function saveToken(value) {
+    memoryToken = value;
+    try {
+      window.localStorage.setItem(TOKEN_KEY, value);
+    } catch (_e) {
+      /* private mode: the conversation survives reconnects but not a reload */
+    }
+  }
+
+  function forgetToken() {
+    memoryToken = null;
+    token = null;
+    try {
+      window.localStorage.removeItem(TOKEN_KEY);
+    } catch (_e) {
+      /* nothing stored */
+    }
+  }
+
+  /* ---- small helpers ---- */
+
+  function charCount(text) {
+    return Array.from(text).length; /* code points, as the server counts them */
+  }
+
+  function errorKey(code) {
+    return code && I.has("error." + code) ? "error." + code : null;
+  }
+
+  function showNotice(key, params) {
+    I.set(el.notice, key, params);
+    el.notice.hidden = false;
+  }
+
+  function showNoticeText(text) {
+    I.setText(el.notice, text);
+    el.notice.hidden = false;
+  }
+
+  function showError(data) {
+    const key = errorKey(data && (data.error || data.code));
+    if (key) showNotice(key);
+    else if (data && data.message) showNoticeText(data.message);
+    else showNotice("error.generic");
+  }
+
+  function hideNotice() {
+    el.notice.hidden = true;
+    I.setText(el.notice, "");
+  }
+
+  function placeNotice(inChat) {
+    const target = inChat ? el.noticeSlot : null;
+    if (target) {
+      if (el.notice.parentNode !== target) target.appendChild(el.notice);
+    } else if (el.notice.previousElementSibling !== el.intro) {
+      el.intro.after(el.notice);
+    }
+  }
+
+  function nearBottom(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }
+
+  function scrollToBottom(box) {
+    box.scrollTop = box.scrollHeight;
+  }
+
+  /* ---- views ---- */
+
+  function showIntro() {
+    el.chat.hidden = true;
+    el.intro.hidden = false;
+    placeNotice(false);
+    starting = false;
+    el.start.disabled = false;
+    I.set(el.start, "chat.start");
+  }
+
+  function showChat() {
+    el.intro.hidden = true;
+    el.chat.hidden = false;
+    el.composer.hidden = false;
+    el.endBox.hidden = true;
+    el.ended.hidden = true;
+    el.end.disabled = false;
+    el.endConfirm.disabled = false;
+    placeNotice(true);
+  }
+
+  function setStatus(key, params) {
+    I.set(el.status, key, params);
+  }
+
+  function renderStatus(frame) {
+    const state = frame.state;
+    if (state === "queued") {
+      const pos = typeof frame.position === "number" ? frame.position : null;
+      const mins = typeof frame.wait_minutes === "number" && frame.wait_minutes >= 1
+        ? Math.round(frame.wait_minutes) : null;
+      /* position 1 = first in line, i.e. nobody ahead */
+      const ahead = pos === null ? null : Math.max(0, pos - 1);
+      if (ahead === null) setStatus("chat.status.queued_plain");
+      else if (ahead === 0) {
+        if (mins === null) setStatus("chat.status.queued_next_soon");
+        else setStatus("chat.status.queued_next", { minutes: mins });
+      } else if (mins === null) setStatus("chat.status.queued_no_estimate", { ahead });
+      else setStatus("chat.status.queued", { ahead, minutes: mins });
+      el.statusHint.hidden = false;
+    } else if (state === "offered") {
+      setStatus("chat.status.offered");
+      el.statusHint.hidden = false;
+    } else if (state === "active") {
+      setStatus("chat.status.active");
+      el.statusHint.hidden = true;
+    } else {
+      el.statusHint.hidden = true;
+    }
+  }
+
+  function buildMessage(m) {
+    const fromCaller = m.from === "caller";
+    const item = document.createElement("div");
+    item.className = "message " + (fromCaller ? "from-caller" : "from-counsellor");
+    if (m.id !== undefined && m.id !== null) item.dataset.id = String(m.id);
+
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const who = document.createElement("span");
+    who.className = "who";
+    I.set(who, fromCaller ? "chat.you" : "chat.counsellor");
+    meta.appendChild(who);
+    const time = document.createElement("time");
+    time.className = "time";
+    if (m.at) time.setAttribute("datetime", m.at);
+    time.textContent = I.formatTime(m.at);
+    meta.appendChild(time);
+
+    const text = document.createElement("p");
+    text.className = "text";
+    text.textContent = m.text === undefined || m.text === null ? "" : String(m.text);
+
+    item.appendChild(meta);
+    item.appendChild(text);
+    return item;
+  }
+
+  function hasMessage(id) {
+    if (id === undefined || id === null) return false;
+    for (const node of el.messages.children) {
+      if (node.dataset.id === String(id)) return true;
+    }
+    return false;
+  }
+
+  function appendMessage(m) {
+    if (!m || hasMessage(m.id)) return;
+    const stick = nearBottom(el.messages) || m.from === "caller";
+    el.messages.appendChild(buildMessage(m));
+    if (stick) scrollToBottom(el.messages);
+  }
+
+  function renderHistory(list) {
+    const frag = document.createDocumentFragment();
+    for (const m of Array.isArray(list) ? list : []) frag.appendChild(buildMessage(m));
+    el.messages.replaceChildren(frag);
+    scrollToBottom(el.messages);
+  }
+
+  function updateCounter() {
+    const n = charCount(el.input.value);
+    const over = n - maxChars;
+    if (over > 0) I.set(el.counter, "chat.counter.over", { n, max: maxChars, over });
+    else I.set(el.counter, "chat.counter", { n, max: maxChars });
+    el.counter.classList.toggle("over", over > 0);
+    el.counter.classList.toggle("near", over <= 0 && n >= maxChars * 0.9);
+    el.input.setAttribute("aria-invalid", over > 0 ? "true" : "false");
+  }
+
+  /* The server echoed one of the person's messages: clear it from the box if it is the one
+   * we sent (and the person has not typed something else meanwhile). */
+  function settlePending(text) {
+    if (pending === null || typeof text !== "string") return;
+    if (text.trim() !== pending) return;
+    const value = el.input.value;
+    if (value.trim() === pending) el.input.value = "";
+    else if (pendingRaw && value.startsWith(pendingRaw)) {
+      el.input.value = value.slice(pendingRaw.length).replace(/^\s+/, "");
+    }
+    pending = null;
+    pendingRaw = null;
+    updateCounter();
+    hideNotice();
+  }
+
+  /* ---- websocket ---- */
+
+  function socketUrl() {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+      "/chat/ws?token=" + encodeURIComponent(token);
+  }
+
+  function scheduleReconnect() {
+    if (finished || !token) return;
+    clearTimeout(reconnectTimer);
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, attempts));
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    attempts += 1;
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function showConnectionLost() {
+    el.connection.hidden = false;
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (finished || !token) return;
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
+    let sock;
+    try {
+      sock = new WebSocket(socketUrl());
+    } catch (_e) {
+      showConnectionLost();
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.addEventListener("message", (ev) => {
+      if (sock !== ws) return;
+      let frame;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch (_e) {
+        return;
+      }
+      if (frame && typeof frame === "object") handleFrame(frame);
+    });
+    sock.addEventListener("close", (ev) => {
+      if (sock !== ws) return;
+      ws = null;
+      if (finished) return;
+      if (ev.code === 4404) {
+        expired();
+        return;
+      }
+      showConnectionLost();
+      scheduleReconnect();
+    });
+  }
+
+  function sendFrame(obj) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      ws.send(JSON.stringify(obj));
+      return true;
+    } catch (_e) {
+      return false;
+    }
+  }
+
+  function handleFrame(frame) {
+    switch (frame.type) {
+      case "history":
+        attempts = 0;
+        el.connection.hidden = true;
+        renderHistory(frame.messages);
+        if (pending !== null && Array.isArray(frame.messages)) {
+          const mine = frame.messages.filter((m) => m && m.from === "caller");
+          const last = mine[mine.length - 1];
+          if (last) settlePending(last.text);
+        }
+        if (el.status.dataset.i18n === "chat.status.connecting" ||
+            el.status.dataset.i18n === "chat.status.resuming") {
+          /* until a status frame says otherwise, guess from the history */
+          const answered = Array.isArray(frame.messages) &&
+            frame.messages.some((m) => m && m.from === "counsellor");
+          setStatus(answered ? "chat.status.active" : "chat.status.queued_plain");
+          el.statusHint.hidden = answered;
+        }
+        if (endRequested) sendFrame({ type: "end" });
+        break;
+      case "status":
+        renderStatus(frame);
+        break;
+      case "message":
+        if (frame.message) {
+          appendMessage(frame.message);
+          if (frame.message.from === "caller") settlePending(frame.message.text);
+        }
+        break;
+      case "ended":
+        onEnded(frame.by);
+        break;
+      case "error":
+        onErrorFrame(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onErrorFrame(frame) {
+    pending = null;
+    pendingRaw = null;
+    el.endConfirm.disabled = false;
+    if (frame.code === "ended") {
+      onEnded(null);
+      return;
+    }
+    showError({ error: frame.code, message: frame.message });
+  }
+
+  function onEnded(by) {
+    const hadFocus = el.chat.contains(document.activeElement) &&
+      (el.composer.contains(document.activeElement) || el.endBox.contains(document.activeElement));
+    finished = true;
+    endRequested = false;
+    pending = null;
+    pendingRaw = null;
+    forgetToken();
+    clearTimeout(reconnectTimer);
+    const sock = ws;
+    ws = null;
+    if (sock) {
+      try {
+        sock.close(1000);
+      } catch (_e) {
+        /* already closing */
+      }
+    }
+    el.connection.hidden = true;
+    el.composer.hidden = true;
+    el.endBox.hidden = true;
+    el.statusHint.hidden = true;
+    setStatus("chat.status.ended");
+    let key = "chat.ended.other";
+    if (by === "caller") key = "chat.ended.by_caller";
+    else if (by === "counsellor") key = "chat.ended.by_counsellor";
+    I.set(el.endedText, key);
+    el.ended.hidden = false;
+    if (hadFocus) el.newChat.focus();
+  }
+
+  /* The stored conversation is unknown or expired (socket closed 4404). */
+  function expired() {
+    finished = true;
+    forgetToken();
+    clearTimeout(reconnectTimer);
+    el.messages.replaceChildren();
+    el.connection.hidden = true;
+    showIntro();
+    showNotice("chat.expired");
+  }
+
+  /* ---- actions ---- */
+
+  async function startChat(ev) {
+    ev.preventDefault();
+    if (starting) return;
+    starting = true;
+    hideNotice();
+    el.start.disabled = true;
+    I.set(el.start, "chat.starting");
+    const district = el.district.value || null;
+    let res = null;
+    let data = {};
+    try {
+      res = await fetch("/chat/api/conversations", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ district, lang: I.lang })
+      });
+      try {
+        data = await res.json();
+      } catch (_e) {
+        data = {};
+      }
+    } catch (_e) {
+      res = null;
+    }
+    if (!res) {
+      showIntro();
+      showNotice("error.network");
+      return;
+    }
+    if (!res.ok || !data || !data.token) {
+      showIntro();
+      showError(data);
+      return;
+    }
+    token = String(data.token);
+    saveToken(token);
+    begin("chat.status.connecting");
+    el.input.focus();
+  }
+
+  function begin(statusKey) {
+    finished = false;
+    endRequested = false;
+    attempts = 0;
+    pending = null;
+    pendingRaw = null;
+    el.messages.replaceChildren();
+    el.connection.hidden = true;
+    el.statusHint.hidden = true;
+    setStatus(statusKey);
+    showChat();
+    connect();
+  }
+
+  function sendMessage() {
+    if (finished) return;
+    const raw = el.input.value;
+    const text = raw.trim();
+    if (!text) {
+      showNotice("error.empty");
+      el.input.focus();
+      return;
+    }
+    const n = charCount(text);
+    if (n > maxChars) {
+      showNotice("chat.too_long_local", { n, max: maxChars });
+      el.input.focus();
+      return;
+    }
+    if (!sendFrame({ type: "message", text })) {
+      showNotice("chat.not_connected");
+      showConnectionLost();
+      if (!ws) connect();
+      return;
+    }
+    pending = text;
+    pendingRaw = raw;
+    el.input.focus();
+  }
+
+  function askEnd() {
+    if (finished) return;
+    el.endBox.hidden = false;
+    el.endCancel.focus();
+  }
+
+  function cancelEnd() {
+    el.endBox.hidden = true;
+    el.end.focus();
+  }
+
+  function confirmEnd() {
+    if (finished) return;
+    el.endConfirm.disabled = true;
+    if (!sendFrame({ type: "end" })) {
+      /* sent as soon as the connection is back */
+      endRequested = true;
+      showNotice("chat.not_connected");
+      showConnectionLost();
+      if (!ws) connect();
+    }
+  }
+
+  function newConversation() {
+    forgetToken();
+    finished = false;
+    el.messages.replaceChildren();
+    el.input.value = "";
+    updateCounter();
+    hideNotice();
+    el.ended.hidden = true;
+    el.statusHint.hidden = true;
+    setStatus("chat.status.connecting");
+    showIntro();
+    el.start.focus();
+  }
+
+  /* ---- options ---- */
+
+  async function loadOptions() {
+    let data = null;
+    try {
+      const res = await fetch("/chat/api/options", {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      });
+      if (res.ok) data = await res.json();
+    } catch (_e) {
+      data = null;
+    }
+    if (!data) return;
+    if (typeof data.max_message_chars === "number" && data.max_message_chars > 0) {
+      maxChars = data.max_message_chars;
+      updateCounter();
+    }
+    if (Array.isArray(data.districts)) {
+      const keep = el.district.value;
+      const first = el.district.options[0];
+      el.district.replaceChildren(first);
+      for (const d of data.districts) {
+        if (!d || d.id === undefined || d.id === null) continue;
+        const opt = document.createElement("option");
+        opt.value = String(d.id);
+        I.setName(opt, d);
+        el.district.appendChild(opt);
+      }
+      el.district.value = keep;
+    }
+  }
+
+  /* ---- wiring ---- */
+
+  el.startForm.addEventListener("submit", startChat);
+  el.composer.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    sendMessage();
+  });
+  el.input.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter" || ev.shiftKey || ev.altKey) return;
+    if (ev.isComposing || ev.keyCode === 229) return; /* Chinese IME is choosing characters */
+    ev.preventDefault();
+    sendMessage();
+  });
+  el.input.addEventListener("input", updateCounter);
+  el.end.addEventListener("click", askEnd);
+  el.endCancel.addEventListener("click", cancelEnd);
+  el.endConfirm.addEventListener("click", confirmEnd);
+  el.endBox.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      cancelEnd();
+    }
+  });
+  el.newChat.addEventListener("click", newConversation);
+  window.addEventListener("online", () => {
+    if (!finished && token && !ws) {
+      attempts = 0;
+      connect();
+    }
+  });
+
+  I.onChange(() => {
+    /* times use the same format in both languages; the rest re-translates itself */
+    updateCounter();
+  });
+
+  updateCounter();
+  loadOptions();
+
+  token = loadToken();
+  if (token) {
+    begin("chat.status.resuming");
+  } else {
+    showIntro();
+  }
+})();

@@ -1,0 +1,709 @@
+/* Hotline UI strings and language switching (zh-CN first, English second).
+ *
+ * Markup:
+ *   data-i18n="key"              element text comes from the dictionary
+ *   data-i18n-params='{"n":2}'    values for {n} placeholders in that text
+ *   data-i18n-placeholder="key"   (also -aria-label, -title) translate an attribute
+ *   data-name-zh / data-name-en   a configured name (district, category...) in both languages
+ *
+ * Language: ?lang= if present, else localStorage "hotline.lang", else <html lang>.
+ * The #lang-switch button on every page switches instantly and remembers the choice.
+ * Pages use window.I18n (t, set, setText, setName, pick, onChange, formatTime, ...).
+ */
+"use strict";
+
+(() => {
+  const STORAGE_KEY = "hotline.lang";
+  const SUPPORTED = ["zh-CN", "en"];
+
+  const DICT = {
+    "zh-CN": {
+      "lang.switch": "English",
+      "app.name": "心理援助热线",
+
+      "error.generic": "出了点问题，请稍后再试。",
+      "error.network": "网络连接出现问题，请检查网络后再试。",
+      "error.csrf": "页面已过期，请刷新页面后再试。",
+      "error.login_required": "登录已过期，请重新登录。",
+      "error.too_long": "这条消息太长了，请分成几条发送。",
+      "error.too_fast": "您发送得有点快，请稍等几秒再发。您输入的内容还在。",
+      "error.bad_request": "消息没有发送成功，请再试一次。",
+      "error.ended": "这次对话已经结束。",
+      "error.too_many_starts": "短时间内开始的对话太多了，请稍等一分钟再试。",
+      "error.unknown_district": "所选区县无效，请重新选择。",
+      "error.queue_empty": "目前没有人在等待。",
+      "error.not_available": "您当前是“休息中”，请先把状态切换为“可接听”。",
+      "error.not_active": "这个对话已不在进行中，消息没有发出。",
+      "error.empty": "请先输入内容。",
+      "error.not_yours": "这个对话不由您负责，无法查看。",
+      "error.not_found": "找不到这个对话。",
+      "error.not_in_wrap_up": "请先结束对话，再填写结案记录。",
+      "error.illegal_transition": "这个对话的状态已经改变，页面已刷新，请再看一下。",
+      "error.forbidden": "您没有权限进行这个操作。",
+      "error.internal": "服务器出了点问题，请稍后再试。",
+      "error.invalid_category": "请选择主要问题类别。",
+      "error.invalid_outcome": "请选择处理结果。",
+      "error.invalid_referral": "请选择转介去向。",
+      "error.invalid_key_groups": "重点人群的选项无效，请刷新页面后重试。",
+      "error.summary_too_long": "简要记录太长了，请精简后再提交。",
+
+      "risk.imminent": "紧急",
+      "risk.high": "高",
+      "risk.moderate": "中",
+      "risk.low": "低",
+      "risk.none": "未评估",
+
+      "channel.webchat": "网页聊天",
+
+      "state.queued": "排队中",
+      "state.offered": "接入中",
+      "state.active": "进行中",
+      "state.wrap_up": "待结案",
+      "state.closed": "已结案",
+      "state.abandoned": "已离开",
+      "state.transferred": "已转接",
+
+      "presence.available": "可接听",
+      "presence.on_break": "休息中",
+      "presence.offline": "离线",
+
+      "role.counsellor": "咨询员",
+      "role.supervisor": "督导",
+
+      /* chat page */
+      "chat.title": "在线倾诉 · 心理援助热线",
+      "chat.heading": "在线倾诉",
+      "chat.welcome": "您好，这里是24小时心理援助热线。无论您正在经历什么，都可以在这里和专业的咨询员聊一聊。",
+      "chat.confidential": "对话内容严格保密。您不需要留下姓名或电话。",
+      "chat.emergency.lead": "如果您或他人正面临生命危险，请立即拨打",
+      "chat.emergency.police": "（报警）",
+      "chat.emergency.or": "或",
+      "chat.emergency.ambulance": "（急救）",
+      "chat.noscript": "在线倾诉需要启用浏览器的 JavaScript。如遇紧急危险，请立即拨打 110 或 120。",
+      "chat.district.label": "您所在的区县（可以不选）",
+      "chat.district.none": "不选择",
+      "chat.district.hint": "只用于帮助咨询员了解当地可用的帮助资源。",
+      "chat.start": "开始对话",
+      "chat.starting": "正在开始…",
+      "chat.status.connecting": "正在连接…",
+      "chat.status.resuming": "正在恢复您的对话…",
+      "chat.status.queued": "正在为您接通咨询员，您前面还有 {ahead} 位，预计约 {minutes} 分钟。",
+      "chat.status.queued_no_estimate": "正在为您接通咨询员，您前面还有 {ahead} 位，请稍候。",
+      "chat.status.queued_next": "正在为您接通咨询员，您是下一位，预计约 {minutes} 分钟。",
+      "chat.status.queued_next_soon": "正在为您接通咨询员，您是下一位，请稍候。",
+      "chat.status.queued_plain": "正在为您接通咨询员，请稍候。",
+      "chat.status.hint": "请保持此页面打开。您可以先写下想说的话，咨询员接入后会在这里回复您。",
+      "chat.status.offered": "咨询员即将加入对话…",
+      "chat.status.active": "咨询员已加入对话。",
+      "chat.status.ended": "对话已结束。",
+      "chat.connection.lost": "连接中断了，正在重新连接…您输入的内容不会丢失。",
+      "chat.messages.label": "对话内容",
+      "chat.you": "我",
+      "chat.counsellor": "咨询员",
+      "chat.input.label": "输入消息",
+      "chat.input.help": "按 Enter 发送，Shift+Enter 换行",
+      "chat.counter": "{n} / {max}",
+      "chat.counter.over": "{n} / {max}（超出 {over} 字）",
+      "chat.too_long_local": "这条消息有 {n} 字，超过了 {max} 字的上限，请删减或分成几条发送。",
+      "chat.not_connected": "连接暂时中断，消息还没有发出。正在重新连接，您输入的内容已保留。",
+      "chat.send": "发送",
+      "chat.end": "结束对话",
+      "chat.end.question": "确定要结束这次对话吗？结束后咨询员将无法再回复您。",
+      "chat.end.confirm": "确定结束",
+      "chat.end.cancel": "继续对话",
+      "chat.ended.by_caller": "您已结束本次对话。谢谢您的信任。",
+      "chat.ended.by_counsellor": "咨询员已结束本次对话。",
+      "chat.ended.other": "这次对话已经结束。",
+      "chat.ended.again": "如果您还需要帮助，随时可以再联系我们。如遇紧急危险，请立即拨打 110 或 120。",
+      "chat.new": "开始新的对话",
+      "chat.expired": "之前的对话已经结束。如需帮助，您可以开始新的对话。",
+
+      /* login page */
+      "login.title": "工作人员登录 · 心理援助热线",
+      "login.heading": "工作人员登录",
+      "login.username": "用户名",
+      "login.password": "密码",
+      "login.submit": "登录",
+      "login.caller_hint": "如果您需要心理援助，请进入",
+      "login.caller_link": "在线倾诉",
+
+      /* forbidden page */
+      "forbidden.title": "无法访问 · 心理援助热线",
+      "forbidden.heading": "无法访问此页面",
+      "forbidden.back": "返回登录页",
+
+      /* console */
+      "console.title": "咨询员工作台 · 心理援助热线",
+      "console.heading": "咨询员工作台",
+      "console.skip": "跳到对话区",
+      "console.signed_in_as": "当前用户：",
+      "console.presence.label": "我的状态：",
+      "console.presence.hint": "点击按钮切换",
+      "console.logout": "退出登录",
+      "console.notice.dismiss": "知道了",
+      "console.connection.lost": "与服务器的连接已断开，正在重新连接…（第 {n} 次尝试）页面上的信息可能不是最新的。",
+      "console.connection.retry": "立即重试",
+      "console.loading": "正在加载…",
+      "console.load_failed": "加载失败：{message}",
+
+      "console.queue.heading": "等待接听",
+      "console.queue.caption": "等待接听的求助者，按排队顺序",
+      "console.queue.position": "序号",
+      "console.queue.channel": "渠道",
+      "console.queue.risk": "风险",
+      "console.queue.waited": "已等待",
+      "console.queue.district": "区县",
+      "console.queue.empty": "目前没有人在等待。",
+      "console.take_next": "接听下一位",
+
+      "console.district.none": "未填写",
+
+      "console.my.heading": "我的对话",
+      "console.my.empty": "您目前没有进行中的对话。",
+      "console.my.unread": "新消息 {n}",
+      "console.my.person_ended": "对方已结束",
+
+      "console.contact.title": "对话 #{id}",
+      "console.contact.none": "请从“我的对话”中选择一个对话，或点击“接听下一位”。",
+      "console.contact.counsellor": "咨询员：{name}",
+      "console.contact.since": "开始于 {time}",
+      "console.contact.observing": "旁听模式（只读）：这个对话由 {name} 负责。",
+      "console.contact.person_ended": "来访者已结束对话。请填写下方的结案记录。",
+      "console.contact.i_ended": "对话已结束。请填写下方的结案记录。",
+      "console.contact.closed": "这个对话已经关闭。",
+      "console.contact.person_ended_notice": "对话 #{id}：来访者已结束对话，请完成结案记录。",
+      "console.contact.gone_notice": "对话 #{id} 已关闭。",
+      "console.contact.no_messages": "还没有消息。",
+      "console.contact.duration": "时长",
+      "console.from.caller": "来访者",
+      "console.from.counsellor": "咨询员",
+      "console.messages.label": "对话内容",
+      "console.view": "查看",
+
+      "console.end": "结束对话",
+      "console.end.question": "确定要结束这个对话吗？来访者会收到对话结束的通知，之后需要填写结案记录。",
+      "console.end.confirm": "确定结束",
+      "console.end.cancel": "取消",
+
+      "console.reply.label": "回复来访者",
+      "console.reply.help": "Enter 或 Ctrl+Enter 发送，Shift+Enter 换行",
+      "console.reply.send": "发送",
+
+      "console.notes.heading": "内部备注",
+      "console.notes.private": "仅工作人员可见，不会发送给来访者",
+      "console.notes.empty": "还没有备注。",
+      "console.notes.label": "添加内部备注",
+      "console.notes.help": "Ctrl+Enter 保存，Enter 换行",
+      "console.notes.add": "保存备注",
+      "console.notes.tag": "内部备注",
+      "console.notes.me": "我",
+      "console.notes.staff": "工作人员 #{id}",
+
+      "console.wrap.heading": "结案记录",
+      "console.wrap.intro": "请在结束前填写以下信息，提交后这个对话会从“我的对话”中移除。",
+      "console.wrap.category": "主要问题类别",
+      "console.wrap.outcome": "处理结果",
+      "console.wrap.referral": "转介去向",
+      "console.wrap.choose": "请选择…",
+      "console.wrap.key_groups": "重点人群（如适用，可多选）",
+      "console.wrap.follow_up": "需要随访",
+      "console.wrap.summary": "简要记录",
+      "console.wrap.summary_help": "请不要写入姓名、电话、住址等可识别身份的信息。",
+      "console.wrap.submit": "提交结案记录",
+      "console.wrap.missing": "请选择：{fields}",
+      "console.wrap.saved": "对话 #{id} 的结案记录已保存。",
+      "console.wrap.separator": "、",
+
+      "console.floor.heading": "值班概况（督导）",
+      "console.floor.counsellors": "咨询员",
+      "console.floor.name": "姓名",
+      "console.floor.presence": "状态",
+      "console.floor.active_contacts": "进行中的对话",
+      "console.floor.active": "所有进行中的对话",
+      "console.floor.contact": "对话",
+      "console.floor.counsellor": "咨询员",
+      "console.floor.risk": "风险",
+      "console.floor.channel": "渠道",
+      "console.floor.state": "状态",
+      "console.floor.duration": "时长（自来访起）",
+      "console.floor.actions": "操作",
+      "console.floor.no_counsellors": "目前没有咨询员在线。",
+      "console.floor.no_active": "目前没有进行中的对话。",
+      "console.floor.skip": "跳到值班概况"
+    },
+
+    en: {
+      "lang.switch": "中文",
+      "app.name": "Psychological Assistance Hotline",
+
+      "error.generic": "Something went wrong. Please try again in a moment.",
+      "error.network": "There was a network problem. Please check the connection and try again.",
+      "error.csrf": "This page has expired. Please reload it and try again.",
+      "error.login_required": "Your sign-in has expired. Please sign in again.",
+      "error.too_long": "That message is too long. Please split it into a few messages.",
+      "error.too_fast": "You're sending messages a little fast. Please wait a few seconds — what you typed is still here.",
+      "error.bad_request": "The message wasn't sent. Please try again.",
+      "error.ended": "This conversation has ended.",
+      "error.too_many_starts": "Too many conversations were started in a short time. Please wait a minute and try again.",
+      "error.unknown_district": "That district isn't valid. Please choose again.",
+      "error.queue_empty": "Nobody is waiting right now.",
+      "error.not_available": "You are on break. Switch your status to available first.",
+      "error.not_active": "This conversation is no longer active; the message was not sent.",
+      "error.empty": "Please type something first.",
+      "error.not_yours": "This conversation isn't assigned to you.",
+      "error.not_found": "That conversation could not be found.",
+      "error.not_in_wrap_up": "End the conversation before writing the wrap-up.",
+      "error.illegal_transition": "This conversation has changed state; the page has been refreshed — please check it.",
+      "error.forbidden": "You are not allowed to do that.",
+      "error.internal": "Something went wrong on the server. Please try again in a moment.",
+      "error.invalid_category": "Please choose the main concern.",
+      "error.invalid_outcome": "Please choose an outcome.",
+      "error.invalid_referral": "Please choose a referral.",
+      "error.invalid_key_groups": "A key-group choice is not valid. Please reload the page and try again.",
+      "error.summary_too_long": "The summary is too long. Please shorten it.",
+
+      "risk.imminent": "Imminent",
+      "risk.high": "High",
+      "risk.moderate": "Moderate",
+      "risk.low": "Low",
+      "risk.none": "Not assessed",
+
+      "channel.webchat": "Web chat",
+
+      "state.queued": "Waiting",
+      "state.offered": "Connecting",
+      "state.active": "Active",
+      "state.wrap_up": "Wrap-up",
+      "state.closed": "Closed",
+      "state.abandoned": "Left",
+      "state.transferred": "Transferred",
+
+      "presence.available": "Available",
+      "presence.on_break": "On break",
+      "presence.offline": "Offline",
+
+      "role.counsellor": "Counsellor",
+      "role.supervisor": "Supervisor",
+
+      "chat.title": "Online chat · Psychological Assistance Hotline",
+      "chat.heading": "Talk to us",
+      "chat.welcome": "Hello, this is the 24-hour psychological assistance hotline. Whatever you are going through, you can talk it over here with a trained counsellor.",
+      "chat.confidential": "What you share is kept confidential. You don't need to give your name or phone number.",
+      "chat.emergency.lead": "If you or someone else is in immediate danger, call",
+      "chat.emergency.police": "(police)",
+      "chat.emergency.or": "or",
+      "chat.emergency.ambulance": "(ambulance)",
+      "chat.noscript": "The online chat needs JavaScript turned on in your browser. In an emergency, call 110 or 120 now.",
+      "chat.district.label": "Your district (optional)",
+      "chat.district.none": "Prefer not to say",
+      "chat.district.hint": "Only used to help the counsellor know what local help is available.",
+      "chat.start": "Start chat",
+      "chat.starting": "Starting…",
+      "chat.status.connecting": "Connecting…",
+      "chat.status.resuming": "Resuming your conversation…",
+      "chat.status.queued": "Connecting you to a counsellor. People ahead of you: {ahead}. Estimated wait: about {minutes} min.",
+      "chat.status.queued_no_estimate": "Connecting you to a counsellor. People ahead of you: {ahead}. Please wait a moment.",
+      "chat.status.queued_next": "Connecting you to a counsellor. You are next — about {minutes} min.",
+      "chat.status.queued_next_soon": "Connecting you to a counsellor. You are next — please wait a moment.",
+      "chat.status.queued_plain": "Connecting you to a counsellor. Please wait a moment.",
+      "chat.status.hint": "Please keep this page open. You can start writing what you want to say; the counsellor will reply here.",
+      "chat.status.offered": "A counsellor is about to join…",
+      "chat.status.active": "A counsellor has joined.",
+      "chat.status.ended": "The conversation has ended.",
+      "chat.connection.lost": "The connection dropped. Reconnecting… what you typed won't be lost.",
+      "chat.messages.label": "Conversation",
+      "chat.you": "You",
+      "chat.counsellor": "Counsellor",
+      "chat.input.label": "Your message",
+      "chat.input.help": "Enter to send, Shift+Enter for a new line",
+      "chat.counter": "{n} / {max}",
+      "chat.counter.over": "{n} / {max} ({over} over the limit)",
+      "chat.too_long_local": "This message has {n} characters, more than the limit of {max}. Please shorten it or split it into several messages.",
+      "chat.not_connected": "The connection is down for a moment, so the message hasn't been sent. Reconnecting — what you typed is kept.",
+      "chat.send": "Send",
+      "chat.end": "End chat",
+      "chat.end.question": "Are you sure you want to end this conversation? The counsellor won't be able to reply after that.",
+      "chat.end.confirm": "Yes, end it",
+      "chat.end.cancel": "Keep talking",
+      "chat.ended.by_caller": "You ended the conversation. Thank you for reaching out.",
+      "chat.ended.by_counsellor": "The counsellor has ended the conversation.",
+      "chat.ended.other": "This conversation has ended.",
+      "chat.ended.again": "If you need help again, you can contact us at any time. In an emergency, call 110 or 120 now.",
+      "chat.new": "Start a new conversation",
+      "chat.expired": "Your earlier conversation has ended. If you need help, you can start a new one.",
+
+      "login.title": "Staff sign-in · Psychological Assistance Hotline",
+      "login.heading": "Staff sign-in",
+      "login.username": "Username",
+      "login.password": "Password",
+      "login.submit": "Sign in",
+      "login.caller_hint": "If you need psychological support, go to",
+      "login.caller_link": "the online chat",
+
+      "forbidden.title": "Access denied · Psychological Assistance Hotline",
+      "forbidden.heading": "You can't open this page",
+      "forbidden.back": "Back to sign-in",
+
+      "console.title": "Counsellor console · Psychological Assistance Hotline",
+      "console.heading": "Counsellor console",
+      "console.skip": "Skip to conversation",
+      "console.signed_in_as": "Signed in: ",
+      "console.presence.label": "My status: ",
+      "console.presence.hint": "press to switch",
+      "console.logout": "Sign out",
+      "console.notice.dismiss": "OK",
+      "console.connection.lost": "Connection to the server lost. Reconnecting… (attempt {n}) What you see may be out of date.",
+      "console.connection.retry": "Retry now",
+      "console.loading": "Loading…",
+      "console.load_failed": "Could not load: {message}",
+
+      "console.queue.heading": "Waiting",
+      "console.queue.caption": "People waiting to be answered, in queue order",
+      "console.queue.position": "#",
+      "console.queue.channel": "Channel",
+      "console.queue.risk": "Risk",
+      "console.queue.waited": "Waited",
+      "console.queue.district": "District",
+      "console.queue.empty": "Nobody is waiting right now.",
+      "console.take_next": "Take next",
+
+      "console.district.none": "Not given",
+
+      "console.my.heading": "My conversations",
+      "console.my.empty": "You have no active conversations.",
+      "console.my.unread": "{n} new",
+      "console.my.person_ended": "Person left",
+
+      "console.contact.title": "Conversation #{id}",
+      "console.contact.none": "Choose a conversation under “My conversations”, or press “Take next”.",
+      "console.contact.counsellor": "Counsellor: {name}",
+      "console.contact.since": "Since {time}",
+      "console.contact.observing": "Observing (read-only): this conversation is handled by {name}.",
+      "console.contact.person_ended": "The person has ended the conversation. Please fill in the wrap-up below.",
+      "console.contact.i_ended": "The conversation has ended. Please fill in the wrap-up below.",
+      "console.contact.closed": "This conversation is closed.",
+      "console.contact.person_ended_notice": "Conversation #{id}: the person has ended the chat. Please complete the wrap-up.",
+      "console.contact.gone_notice": "Conversation #{id} has been closed.",
+      "console.contact.no_messages": "No messages yet.",
+      "console.contact.duration": "Duration",
+      "console.from.caller": "Person",
+      "console.from.counsellor": "Counsellor",
+      "console.messages.label": "Conversation",
+      "console.view": "View",
+
+      "console.end": "End conversation",
+      "console.end.question": "End this conversation? The person will be told it has ended, and you will then fill in the wrap-up.",
+      "console.end.confirm": "Yes, end it",
+      "console.end.cancel": "Cancel",
+
+      "console.reply.label": "Reply to the person",
+      "console.reply.help": "Enter or Ctrl+Enter to send, Shift+Enter for a new line",
+      "console.reply.send": "Send",
+
+      "console.notes.heading": "Private notes",
+      "console.notes.private": "Staff only — never sent to the person",
+      "console.notes.empty": "No notes yet.",
+      "console.notes.label": "Add a private note",
+      "console.notes.help": "Ctrl+Enter to save, Enter for a new line",
+      "console.notes.add": "Save note",
+      "console.notes.tag": "Private",
+      "console.notes.me": "Me",
+      "console.notes.staff": "Staff #{id}",
+
+      "console.wrap.heading": "Wrap-up",
+      "console.wrap.intro": "Fill this in to finish. After you submit, the conversation leaves “My conversations”.",
+      "console.wrap.category": "Main concern",
+      "console.wrap.outcome": "Outcome",
+      "console.wrap.referral": "Referral",
+      "console.wrap.choose": "Choose…",
+      "console.wrap.key_groups": "Key groups (if any apply)",
+      "console.wrap.follow_up": "Follow-up wanted",
+      "console.wrap.summary": "Short summary",
+      "console.wrap.summary_help": "Do not include names, phone numbers, addresses or anything else that identifies the person.",
+      "console.wrap.submit": "Submit wrap-up",
+      "console.wrap.missing": "Please choose: {fields}",
+      "console.wrap.saved": "Wrap-up for conversation #{id} saved.",
+      "console.wrap.separator": ", ",
+
+      "console.floor.heading": "Floor overview (supervisor)",
+      "console.floor.counsellors": "Counsellors",
+      "console.floor.name": "Name",
+      "console.floor.presence": "Status",
+      "console.floor.active_contacts": "Active conversations",
+      "console.floor.active": "All active conversations",
+      "console.floor.contact": "Conversation",
+      "console.floor.counsellor": "Counsellor",
+      "console.floor.risk": "Risk",
+      "console.floor.channel": "Channel",
+      "console.floor.state": "State",
+      "console.floor.duration": "Duration (since arrival)",
+      "console.floor.actions": "Actions",
+      "console.floor.no_counsellors": "No counsellors are signed in.",
+      "console.floor.no_active": "No active conversations.",
+      "console.floor.skip": "Skip to floor overview"
+    }
+  };
+
+  function normalize(value) {
+    if (!value) return null;
+    const s = String(value).trim().toLowerCase();
+    if (s.startsWith("zh")) return "zh-CN";
+    if (s.startsWith("en")) return "en";
+    return null;
+  }
+
+  function readStored() {
+    try {
+      return window.localStorage.getItem(STORAGE_KEY);
+    } catch (_e) {
+      return null;
+    }
+  }
+
+  function writeStored(value) {
+    try {
+      window.localStorage.setItem(STORAGE_KEY, value);
+    } catch (_e) {
+      /* storage unavailable (private mode): the choice lasts for this page only */
+    }
+  }
+
+  function detect() {
+    let fromQuery = null;
+    try {
+      fromQuery = new URLSearchParams(window.location.search).get("lang");
+    } catch (_e) {
+      fromQuery = null;
+    }
+    return normalize(fromQuery) || normalize(readStored()) ||
+      normalize(document.documentElement.getAttribute("lang")) || SUPPORTED[0];
+  }
+
+  let lang = detect();
+  /* an explicit ?lang= is a choice too: later pages (login → console) keep it */
+  try {
+    const q = normalize(new URLSearchParams(window.location.search).get("lang"));
+    if (q) writeStored(q);
+  } catch (_e) {
+    /* ignore */
+  }
+  const listeners = [];
+
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(DICT["zh-CN"], key);
+  }
+
+  function t(key, params) {
+    const table = DICT[lang] || DICT["zh-CN"];
+    let s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : DICT["zh-CN"][key];
+    if (s === undefined) return key;
+    if (params) {
+      s = s.replace(/\{(\w+)\}/g, (whole, name) =>
+        params[name] === undefined || params[name] === null ? whole : String(params[name]));
+    }
+    return s;
+  }
+
+  function pick(obj) {
+    if (!obj) return "";
+    const zh = obj.name_zh || "";
+    const en = obj.name_en || "";
+    const fallback = obj.id === undefined || obj.id === null ? "" : String(obj.id);
+    return lang === "en" ? (en || zh || fallback) : (zh || en || fallback);
+  }
+
+  const ATTRS = [
+    ["i18nPlaceholder", "placeholder"],
+    ["i18nAriaLabel", "aria-label"],
+    ["i18nTitle", "title"]
+  ];
+
+  function translateElement(el) {
+    const ds = el.dataset;
+    if (ds.i18n) {
+      let params = null;
+      if (ds.i18nParams) {
+        try {
+          params = JSON.parse(ds.i18nParams);
+        } catch (_e) {
+          params = null;
+        }
+      }
+      el.textContent = t(ds.i18n, params);
+    } else if (ds.nameZh !== undefined || ds.nameEn !== undefined) {
+      el.textContent = pick({ name_zh: ds.nameZh, name_en: ds.nameEn, id: ds.nameId });
+    }
+    for (const [dataKey, attr] of ATTRS) {
+      if (ds[dataKey]) el.setAttribute(attr, t(ds[dataKey]));
+    }
+  }
+
+  const SELECTOR = "[data-i18n], [data-name-zh], [data-name-en], [data-i18n-placeholder], " +
+    "[data-i18n-aria-label], [data-i18n-title]";
+
+  function apply(root) {
+    const base = root || document;
+    if (base.nodeType === 1 && base.matches(SELECTOR)) translateElement(base);
+    for (const el of base.querySelectorAll(SELECTOR)) translateElement(el);
+  }
+
+  /* Give an element translated text that follows later language switches. */
+  function set(el, key, params) {
+    if (!el) return;
+    el.dataset.i18n = key;
+    if (params) el.dataset.i18nParams = JSON.stringify(params);
+    else delete el.dataset.i18nParams;
+    delete el.dataset.nameZh;
+    delete el.dataset.nameEn;
+    el.textContent = t(key, params);
+  }
+
+  /* Give an element fixed text (e.g. a message from the server) that is not retranslated. */
+  function setText(el, text) {
+    if (!el) return;
+    delete el.dataset.i18n;
+    delete el.dataset.i18nParams;
+    delete el.dataset.nameZh;
+    delete el.dataset.nameEn;
+    el.textContent = text === undefined || text === null ? "" : String(text);
+  }
+
+  /* Give an element a configured {id, name_zh, name_en} name in the current language. */
+  function setName(el, obj) {
+    if (!el) return;
+    delete el.dataset.i18n;
+    delete el.dataset.i18nParams;
+    el.dataset.nameZh = (obj && obj.name_zh) || "";
+    el.dataset.nameEn = (obj && obj.name_en) || "";
+    if (obj && obj.id !== undefined && obj.id !== null) el.dataset.nameId = String(obj.id);
+    el.textContent = pick(obj);
+  }
+
+  function updateSwitch() {
+    const btn = document.getElementById("lang-switch");
+    if (!btn) return;
+    const target = lang === "en" ? "zh-CN" : "en";
+    btn.textContent = t("lang.switch");
+    btn.setAttribute("lang", target);
+    btn.dataset.target = target;
+  }
+
+  function updateUrl() {
+    try {
+      const url = new URL(window.location.href);
+      if (url.searchParams.has("lang")) {
+        url.searchParams.set("lang", lang);
+        window.history.replaceState(window.history.state, "", url.toString());
+      }
+    } catch (_e) {
+      /* ignore: the stored choice still applies */
+    }
+  }
+
+  /* Forms marked data-lang-query post to their action with ?lang=<current>, so a page the
+   * server renders in reply (e.g. a failed login) comes back in the chosen language. */
+  function updateForms() {
+    for (const form of document.querySelectorAll("form[data-lang-query]")) {
+      if (!form.dataset.langQuery) form.dataset.langQuery = form.getAttribute("action") || "";
+      const base = form.dataset.langQuery;
+      form.setAttribute("action", base + (base.includes("?") ? "&" : "?") + "lang=" +
+        encodeURIComponent(lang));
+    }
+  }
+
+  function setLang(next, remember) {
+    const value = normalize(next);
+    if (!value) return;
+    lang = value;
+    if (remember !== false) writeStored(lang);
+    document.documentElement.setAttribute("lang", lang);
+    apply(document);
+    updateSwitch();
+    updateUrl();
+    updateForms();
+    for (const fn of listeners.slice()) {
+      try {
+        fn(lang);
+      } catch (err) {
+        if (window.console) window.console.error(err);
+      }
+    }
+  }
+
+  function onChange(fn) {
+    if (typeof fn === "function") listeners.push(fn);
+  }
+
+  /* ISO 8601 → epoch ms; tolerates microseconds (Python isoformat) and a missing zone (UTC). */
+  function parseTime(iso) {
+    if (!iso) return NaN;
+    let s = String(iso).trim().replace(" ", "T");
+    s = s.replace(/(\.\d{3})\d+/, "$1");
+    if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(s)) s += "Z";
+    return Date.parse(s);
+  }
+
+  function pad(n) {
+    return n < 10 ? "0" + n : String(n);
+  }
+
+  /* "14:05" today, "11-22 23:58" on another day (the browser's local time). */
+  function formatTime(iso) {
+    const ms = parseTime(iso);
+    if (Number.isNaN(ms)) return "";
+    const d = new Date(ms);
+    const now = new Date();
+    const hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    const sameDay = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() &&
+      d.getDate() === now.getDate();
+    return sameDay ? hm : pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + hm;
+  }
+
+  /* Milliseconds → "m:ss" or "h:mm:ss". */
+  function formatDuration(ms) {
+    if (!Number.isFinite(ms)) return "–";
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    return h > 0 ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+  }
+
+  function init() {
+    document.documentElement.setAttribute("lang", lang);
+    apply(document);
+    updateSwitch();
+    updateForms();
+    const btn = document.getElementById("lang-switch");
+    if (btn) {
+      btn.addEventListener("click", () => {
+        setLang(lang === "en" ? "zh-CN" : "en", true);
+      });
+    }
+  }
+
+  window.I18n = Object.freeze({
+    get lang() {
+      return lang;
+    },
+    supported: SUPPORTED.slice(),
+    t,
+    has,
+    pick,
+    apply,
+    set,
+    setText,
+    setName,
+    setLang,
+    onChange,
+    parseTime,
+    formatTime,
+    formatDuration
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,38 @@
+"""Real headless Chromium (Debian's package, never a downloaded browser) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_PRESENT = CHROMIUM.exists()
+# Without these, Chromium tries to reach Google's services, which this network refuses.
+QUIET_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A fresh headless Chromium for one test."""
+    if not CHROMIUM_PRESENT:
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=QUIET_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
