@@ -67,16 +67,18 @@ async def contact_summaries(app: web.Application, contacts: list[Contact]) -> li
             "counsellor_id": c.counsellor_id,
             "counsellor_name": names.get(c.counsellor_id) if c.counsellor_id else None,
             "answered_at": c.answered_at.isoformat() if c.answered_at else None,
+            "ended_by": c.ended_by,
         }
         for c in contacts
     ]
 
 
-def note_json(note: Note) -> dict[str, Any]:
+def note_json(note: Note, author_name: str) -> dict[str, Any]:
     """A private note on the wire."""
     return {
         "id": note.id,
         "author_id": note.author_id,
+        "author_name": author_name,
         "text": note.text,
         "at": note.at.isoformat(),
     }
@@ -127,10 +129,12 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
     conversations = app[keys.CONVERSATIONS]
     [summary] = await contact_summaries(app, [contact])
     wrap = await conversations.wrap_up_of(contact.id)
+    notes = await conversations.notes(contact.id)
+    note_authors = await _names(app, {n.author_id for n in notes})
     return {
         **summary,
         "messages": [message_json(m) for m in await conversations.messages(contact.id)],
-        "notes": [note_json(n) for n in await conversations.notes(contact.id)],
+        "notes": [note_json(n, note_authors[n.author_id]) for n in notes],
         "wrap_up": None
         if wrap is None
         else {
@@ -269,7 +273,7 @@ async def post_note(request: web.Request) -> web.Response:
     note = await request.app[keys.CONVERSATIONS].add_note(
         int(request.match_info["contact_id"]), staff.user.id, body.get("text")
     )
-    return web.json_response(note_json(note), status=201)
+    return web.json_response(note_json(note, staff.user.display_name), status=201)
 
 
 async def end_contact(request: web.Request) -> web.Response:
