@@ -53,34 +53,35 @@ MAX_SIMULATED = 8
 
 
 def run_demo(config: Config, *, traffic: bool = True) -> None:
-    """Seed demo staff, print their logins, and serve with the traffic simulator."""
+    """Seed demo staff, serve with the traffic simulator, print the logins once listening."""
     app = create_app(config)
-    app.cleanup_ctx.append(_demo_staff_ctx)
+    logins: list[str] = []
+
+    async def demo_staff_ctx(app: web.Application) -> AsyncIterator[None]:
+        users = app[keys.USERS]
+        for username, display_name, role in DEMO_STAFF:
+            password = generate_password()
+            if await users.by_username(username) is None:
+                await users.add(username, display_name, role, password)
+            else:
+                await users.set_password(username, password)
+            logins.append(f"  {role.value:<12} {username:<12} {password}")
+        yield
+
+    def announce() -> None:
+        base = f"http://{config.server.host}:{config.server.port}"
+        print(
+            "\nHotline demo is running / 演示系统已启动\n"
+            f"  web chat 网页聊天:   {base}/chat\n"
+            f"  console 工作台:      {base}/console\n"
+            "  demo logins 演示账号 (role, username, password):\n" + "\n".join(logins) + "\n",
+            flush=True,
+        )
+
+    app.cleanup_ctx.append(demo_staff_ctx)
     if traffic:
         app.cleanup_ctx.append(_traffic_ctx)
-    run(app, config)
-
-
-async def _demo_staff_ctx(app: web.Application) -> AsyncIterator[None]:
-    users = app[keys.USERS]
-    config = app[keys.CONFIG]
-    lines = []
-    for username, display_name, role in DEMO_STAFF:
-        password = generate_password()
-        if await users.by_username(username) is None:
-            await users.add(username, display_name, role, password)
-        else:
-            await users.set_password(username, password)
-        lines.append(f"  {role.value:<12} {username:<12} {password}")
-    base = f"http://{config.server.host}:{config.server.port}"
-    print(
-        "\nHotline demo is running / 演示系统已启动\n"
-        f"  web chat 网页聊天:   {base}/chat\n"
-        f"  console 工作台:      {base}/console\n"
-        "  demo logins 演示账号 (role, username, password):\n" + "\n".join(lines) + "\n",
-        flush=True,
-    )
-    yield
+    run(app, config, announce)
 
 
 async def _traffic_ctx(app: web.Application) -> AsyncIterator[None]:
