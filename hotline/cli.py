@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hotline.config import Config, ConfigError, load_config
-from hotline.crypto import DataKeyError, load_or_create_key
+from hotline.crypto import DataKeyError
 from hotline.logs import configure_logging
 
 EXIT_CONFIG = 2
@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("serve", "demo"):
             config = _with_server(config, args.host, args.port)
         if args.command != "bench":
-            load_or_create_key(config.data_dir, config.data_key)  # a bad key is a config error
+            # A malformed or mismatched key is a configuration error, found before serving.
+            asyncio.run(_check_key(config))
     except (ConfigError, DataKeyError) as exc:
         print(f"hotline: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -107,6 +108,19 @@ def _with_server(config: Config, host: str | None, port: int | None) -> Config:
     return replace(config, server=server)
 
 
+async def _check_key(config: Config) -> None:
+    from hotline.clock import SystemClock
+    from hotline.store.database import DB_FILE, Database
+    from hotline.store.keycheck import data_cipher, verify_data_key
+
+    cipher = data_cipher(config)
+    db = await Database.open(config.data_dir / DB_FILE, SystemClock())
+    try:
+        await verify_data_key(db, cipher)
+    finally:
+        await db.close()
+
+
 async def _migrate(config: Config) -> int:
     from hotline.clock import SystemClock
     from hotline.store.database import DB_FILE, Database
@@ -119,9 +133,9 @@ async def _migrate(config: Config) -> int:
 
 async def _add_user(config: Config, args: argparse.Namespace) -> int:
     from hotline.clock import SystemClock
-    from hotline.crypto import FieldCipher
     from hotline.errors import DomainError
     from hotline.store.database import DB_FILE, Database
+    from hotline.store.keycheck import data_cipher
     from hotline.users import Role, Users, generate_password
 
     if args.generate_password or not sys.stdin.isatty():
@@ -132,9 +146,10 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
             print("hotline: the passwords differ; nothing was added", file=sys.stderr)
             return 1
         generated = False
+    cipher = data_cipher(config)
     db = await Database.open(config.data_dir / DB_FILE, SystemClock())
     try:
-        users = Users(db, FieldCipher(load_or_create_key(config.data_dir, config.data_key)))
+        users = Users(db, cipher)
         user = await users.add(args.name, args.display_name or args.name, Role(args.role), password)
     except DomainError as exc:
         print(f"hotline: {exc.message}", file=sys.stderr)

@@ -8,6 +8,7 @@ that is silently ignored leaves the default in force without anyone noticing.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     secure_cookies: bool = False
     session_hours: int = 12
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,18 @@ class _Section:
             )
 
 
+def _addresses(section: _Section, name: str) -> list[str]:
+    values = section.get(name, list, [])
+    for value in values:
+        try:
+            ipaddress.ip_address(value)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                section.source, section.key(name), f"{value!r} is not an IP address"
+            ) from None
+    return [str(v) for v in values]
+
+
 def _kind(value: Any) -> str:
     return type(value).__name__
 
@@ -306,6 +320,7 @@ def parse_config(
         allowed_origins=tuple(o.rstrip("/") for o in origins),
         secure_cookies=srv.get("secure_cookies", bool, False),
         session_hours=srv.positive("session_hours", 12),
+        trusted_proxies=tuple(_addresses(srv, "trusted_proxies")),
     )
     srv.finish()
 

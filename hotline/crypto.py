@@ -76,13 +76,22 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def load_or_create_key(data_dir: Path, env_value: str | None) -> bytes:
-    """Return the data key from the environment, the key file, or a newly generated key file."""
+def load_or_create_key(data_dir: Path, env_value: str | None, *, may_create: bool = True) -> bytes:
+    """Return the data key from the environment, the key file, or a newly generated key file.
+
+    `may_create` is false once data exists: a fresh key then could never open it, so a missing
+    key file is reported instead of silently replaced.
+    """
     if env_value:
         return _decode_key(env_value, "HOTLINE_DATA_KEY")
     path = data_dir / KEY_FILE
     if path.exists():
         return _decode_key(path.read_text(encoding="ascii").strip(), str(path))
+    if not may_create:
+        raise DataKeyError(
+            f"{path} is missing but the data directory already holds a database; restore the "
+            "key file (or set HOTLINE_DATA_KEY) rather than generating a new key"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     key = AESGCM.generate_key(bit_length=256)

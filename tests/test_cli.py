@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,47 @@ def test_unknown_role_is_refused(tmp_path: Path) -> None:
     """A role that does not exist is a usage error naming the valid roles."""
     result = _hotline(tmp_path, "users", "add", "x", "--role", "boss")
     assert result.returncode == 2 and "counsellor" in result.stderr
+
+
+def test_wrong_or_malformed_data_key_refuses_to_start(tmp_path: Path) -> None:
+    """A key that is not the one the data was written with stops the hotline at once (status 2)."""
+    assert _hotline(tmp_path, "db", "migrate").returncode == 0  # seals the check with the file key
+    for bad in ("not base64!", base64.b64encode(b"k" * 32).decode()):
+        result = subprocess.run(
+            [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG), "serve"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={
+                "HOTLINE_DATA_DIR": str(tmp_path),
+                "HOTLINE_DATA_KEY": bad,
+                "PATH": "/usr/bin:/bin",
+            },
+        )
+        assert result.returncode == 2
+        assert "data key" in result.stderr
+
+
+def test_key_from_environment_is_used_and_no_key_file_written(tmp_path: Path) -> None:
+    """With HOTLINE_DATA_KEY set, the key lives only in the environment."""
+    key = base64.b64encode(b"e" * 32).decode()
+    result = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_DATA_KEY": key, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "keys" / "data.key").exists()
+
+
+def test_missing_key_file_beside_existing_data_is_not_replaced(tmp_path: Path) -> None:
+    """Losing the key file is reported; a new key that could never open the data is not made."""
+    assert _hotline(tmp_path, "db", "migrate").returncode == 0
+    (tmp_path / "keys" / "data.key").unlink()
+    result = _hotline(tmp_path, "serve")
+    assert result.returncode == 2 and "is missing" in result.stderr
+    assert not (tmp_path / "keys" / "data.key").exists()

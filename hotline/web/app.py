@@ -20,16 +20,17 @@ from hotline.clock import Clock, SystemClock
 from hotline.config import Config
 from hotline.conversations import Conversations
 from hotline.counsellors import Counsellors
-from hotline.crypto import FieldCipher, load_or_create_key
 from hotline.events import EventBus
 from hotline.sessions import Sessions
 from hotline.store.database import DB_FILE, Database
+from hotline.store.keycheck import data_cipher, verify_data_key
 from hotline.users import Users
 from hotline.web import keys
 from hotline.web.auth import setup_auth
 from hotline.web.chat import setup_chat
 from hotline.web.console import setup_console
 from hotline.web.errors import setup_errors
+from hotline.web.forwarded import setup_forwarded
 from hotline.web.health import setup_health
 from hotline.web.presence import PresenceWatch
 from hotline.web.ratelimit import RateLimiter
@@ -59,6 +60,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     # Order matters: the request id must be bound before anything else logs, and the error
     # middleware sits inside it so the summary line records the status it produced.
     setup_request_context(app)
+    setup_forwarded(app)
     setup_errors(app)
 
     app.cleanup_ctx.append(store_ctx)
@@ -82,8 +84,13 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the data directory: key, database, services; make the stored state true again."""
     config = app[keys.CONFIG]
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    cipher = FieldCipher(load_or_create_key(config.data_dir, config.data_key))
+    cipher = data_cipher(config)
     db = await Database.open(config.data_dir / DB_FILE, app[keys.CLOCK], app[keys.BUS])
+    try:
+        await verify_data_key(db, cipher)
+    except BaseException:
+        await db.close()
+        raise
     counsellors = Counsellors(db)
     conversations = Conversations(db, cipher, config, counsellors)
     app[keys.DATABASE] = db

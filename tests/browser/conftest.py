@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-CHROMIUM = Path(os.environ.get("HOTLINE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium"))
 CHROMIUM_PRESENT = CHROMIUM.exists()
 # Without these, Chromium tries to reach Google's services, which this network refuses.
 QUIET_FLAGS = [
