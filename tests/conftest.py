@@ -69,6 +69,25 @@ class Staff:
 StaffFactory = Callable[..., Awaitable[Staff]]
 
 
+async def submit_login(
+    client: TestClient[Any, Any], username: str, password: str = PASSWORD, **extra: str
+) -> Any:
+    """Fetch the login form (for its CSRF token and cookie) and submit it; no redirect."""
+    form = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
+    assert csrf, "login form has no CSRF token"
+    data = {"username": username, "password": password, "csrf_token": csrf.group(1), **extra}
+    return await client.post("/login", data=data, allow_redirects=False)
+
+
+async def console_csrf(client: TestClient[Any, Any]) -> str:
+    """The CSRF token the console page gives a logged-in client."""
+    page = await client.get("/console")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
+    assert token, "the console page has no CSRF token"
+    return token.group(1)
+
+
 def login_factory(
     aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
     client: TestClient[Any, Any],
@@ -80,14 +99,7 @@ def login_factory(
     async def make(username: str, role: Role = Role.COUNSELLOR, *, available: bool = True) -> Staff:
         user = await app[keys.USERS].add(username, f"{username} 老师", role, PASSWORD)
         own = await aiohttp_client(client.server)
-        form = await own.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
-        assert csrf, "login form has no CSRF token"
-        response = await own.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
-            allow_redirects=False,
-        )
+        response = await submit_login(own, username)
         assert response.status == 303, await response.text()
         page = await own.get("/console")
         token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,27 +13,15 @@ from hotline.config import Config
 from hotline.users import Role
 from hotline.web import keys
 from hotline.web.app import create_app
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, console_csrf, submit_login
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
 
-async def _staff_client(client: TestClient[Any, Any], username: str) -> tuple[str, str]:
-    """Log in through the form; returns the session cookie and CSRF token."""
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
-    assert csrf
-    await client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
-        allow_redirects=False,
-    )
-    page = await client.get("/console")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
-    assert token
-    return client.session.cookie_jar.filter_cookies(client.make_url("/"))[
-        "hotline_session"
-    ].value, token.group(1)
+async def _staff_client(client: TestClient[Any, Any], username: str) -> str:
+    """Log in through the form; returns the console's CSRF token."""
+    assert (await submit_login(client, username)).status == 303
+    return await console_csrf(client)
 
 
 async def test_queue_and_conversations_survive_a_restart(
@@ -45,7 +32,7 @@ async def test_queue_and_conversations_survive_a_restart(
     app = first.server.app
     assert app is not None
     await app[keys.USERS].add("wang", "王老师", Role.COUNSELLOR, PASSWORD)
-    _, csrf = await _staff_client(first, "wang")
+    csrf = await _staff_client(first, "wang")
     headers = {"X-CSRF-Token": csrf}
     assert (
         await first.post("/console/api/presence", json={"status": "available"}, headers=headers)

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from hotline.users import Role
 from hotline.web import keys
-from tests.conftest import PASSWORD, StaffFactory
+from tests.conftest import PASSWORD, StaffFactory, submit_login
 
 
 async def _queued_contact(client: TestClient[Any, Any]) -> dict[str, Any]:
@@ -45,14 +45,7 @@ async def test_session_cookie_flags_and_logout(
 ) -> None:
     """The session cookie is HttpOnly and SameSite=Strict; logging out ends it server-side."""
     staff = await login("wang")
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
-    assert csrf
-    response = await client.post(
-        "/login",
-        allow_redirects=False,
-        data={"username": "wang", "password": PASSWORD, "csrf_token": csrf.group(1)},
-    )
+    response = await submit_login(client, "wang")
     [session_cookie] = [
         c for c in response.headers.getall("Set-Cookie") if c.startswith("hotline_session=")
     ]
@@ -88,19 +81,7 @@ async def test_login_does_not_redirect_off_site(
 ) -> None:
     """`next` may only name a path on this site."""
     await login("wang")
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
-    assert csrf
-    response = await client.post(
-        "/login",
-        allow_redirects=False,
-        data={
-            "username": "wang",
-            "password": PASSWORD,
-            "csrf_token": csrf.group(1),
-            "next": "//evil.example/phish",
-        },
-    )
+    response = await submit_login(client, "wang", next="//evil.example/phish")
     assert response.headers["Location"] == "/console"
 
 
