@@ -37,6 +37,10 @@ log = structlog.get_logger(__name__)
 _DAY = timedelta(days=1)
 
 QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
+# The waiting contacts, read through the partial index that holds them in queue order.
+# Named explicitly: without statistics SQLite prefers the plain state index and then sorts
+# the whole queue on every take-next (a temp B-tree over 10,000 rows instead of one step).
+WAITING = "contacts INDEXED BY contacts_queue WHERE state = 'queued'"
 
 
 @dataclass(frozen=True)
@@ -315,7 +319,7 @@ class Conversations:
             now = to_iso(tx.clock.now())
             row = await tx.fetchone(
                 "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
-                " WHERE id = (SELECT id FROM contacts WHERE state = 'queued'"
+                f" WHERE id = (SELECT id FROM {WAITING}"
                 f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
                 (counsellor_id, now),
             )
@@ -337,19 +341,19 @@ class Conversations:
 
     async def queue(self, limit: int | None = None) -> list[Contact]:
         """Waiting contacts in the order they will be answered."""
-        sql = f"SELECT * FROM contacts WHERE state = 'queued' ORDER BY {QUEUE_ORDER}"
+        sql = f"SELECT * FROM {WAITING} ORDER BY {QUEUE_ORDER}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_contact(row) for row in await self._db.fetchall(sql)]
 
     async def queue_length(self) -> int:
         """How many people are waiting."""
-        return int(await self._db.fetchval("SELECT COUNT(*) FROM contacts WHERE state = 'queued'"))
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM {WAITING}"))
 
     async def position(self, contact: Contact) -> int:
         """1-based place of a waiting contact in the queue."""
         ahead = await self._db.fetchval(
-            "SELECT COUNT(*) FROM contacts WHERE state = 'queued' AND ("
+            f"SELECT COUNT(*) FROM {WAITING} AND ("
             " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
             " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
             (
