@@ -29,6 +29,7 @@ from hotline.contacts import (
 from hotline.counsellors import Counsellors, Presence
 from hotline.crypto import FieldCipher, new_token, token_digest
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline.intake import Arrival, Intake
 from hotline.risk import RiskLevel
 from hotline.store.database import Database, Transaction
 
@@ -105,6 +106,7 @@ class Conversations:
         self._cipher = cipher
         self._config = config
         self._counsellors = counsellors
+        self._intake = Intake(db)
 
     # -- arrival ---------------------------------------------------------------------------
 
@@ -120,40 +122,11 @@ class Conversations:
         if lang not in self._config.ui.languages:
             lang = self._config.ui.language
         token = new_token()
-        async with self._db.transaction() as tx:
-            now = to_iso(tx.clock.now())
-            cursor = await tx.execute(
-                "INSERT INTO contacts (channel, state, risk, risk_rank, district, lang,"
-                " waiting_since, caller_token_hash, created_at, updated_at)"
-                " VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    Channel.WEBCHAT.value,
-                    RiskLevel.NONE.value,
-                    RiskLevel.NONE.rank,
-                    district,
-                    lang,
-                    now,
-                    token_digest(token),
-                    now,
-                    now,
-                ),
-            )
-            contact_id = cursor.lastrowid
-            assert contact_id is not None
-            await tx.append_event(
-                "contact.queued",
-                f"contact:{contact_id}",
-                "caller",
-                {
-                    "channel": Channel.WEBCHAT.value,
-                    "district": district,
-                    "risk": RiskLevel.NONE.value,
-                },
-            )
-            row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
-        assert row is not None
-        log.info("contact_started", contact_id=contact_id, channel="webchat")
-        return _contact(row), token
+        contact = await self._intake.admit(
+            Arrival(Channel.WEBCHAT, district, lang, RiskLevel.NONE, token_digest(token))
+        )
+        log.info("contact_started", contact_id=contact.id, channel="webchat")
+        return contact, token
 
     async def resume(self, token: str) -> Contact | None:
         """The contact a person's resume token belongs to, or None for an unknown token."""

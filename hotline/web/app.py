@@ -122,7 +122,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweep_forever(app: web.Application) -> None:
-    """Mark abandoned the people who left while waiting; drop expired sessions."""
+    """Mark abandoned the people who left while waiting; drop expired sessions; checkpoint."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
@@ -130,6 +130,7 @@ async def _sweep_forever(app: web.Application) -> None:
             if abandoned:
                 log.info("contacts_abandoned", count=len(abandoned))
             await app[keys.SESSIONS].purge_expired()
+            await app[keys.DATABASE].checkpoint()
         except Exception as exc:  # the loop must outlive one bad sweep
             log.error("sweep_failed", error_type=type(exc).__name__)
 

@@ -1,0 +1,133 @@
+"""Intake: new contacts enter the store by group commit.
+
+On a disaster day hundreds of people may open the chat in the same minute. Each new contact
+costs a handful of round trips to SQLite's thread (begin, insert, event, commit), and the
+writer is one at a time, so writing them one by one caps intake at what those round trips
+allow. Here, arrivals that come in while a write is under way wait for the next one and go
+in together: one transaction, one multi-row insert of contacts and one of events, whatever
+the batch size. A person's request returns only after the transaction holding their contact
+has committed, so nobody is told they are queued before they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from hotline.clock import to_iso
+from hotline.contacts import Channel, Contact, ContactState
+from hotline.risk import RiskLevel
+from hotline.store.database import Database
+
+# Large enough to absorb a surge, small enough that one transaction stays short.
+MAX_BATCH = 256
+
+_CONTACT_COLUMNS = (
+    "id, channel, state, risk, risk_rank, district, lang, waiting_since, caller_token_hash,"
+    " caller_left_at, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Someone reaching the hotline, before they have a contact."""
+
+    channel: Channel
+    district: str | None
+    lang: str
+    risk: RiskLevel
+    caller_token_hash: str | None
+
+
+class Intake:
+    """Admits arrivals to the queue, many per transaction when they come together."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[tuple[Arrival, asyncio.Future[Contact]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def admit(self, arrival: Arrival) -> Contact:
+        """Queue one arrival; returns its contact once it is committed."""
+        future: asyncio.Future[Contact] = asyncio.get_running_loop().create_future()
+        self._pending.append((arrival, future))
+        if self._drainer is None or self._drainer.done():
+            # A task of its own, so a request that is cancelled cannot stop the writes of
+            # everyone else waiting in the same batch.
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            try:
+                contacts = await self._write([arrival for arrival, _ in batch])
+            except Exception as exc:  # every waiter hears why; nothing was committed
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), contact in zip(batch, contacts, strict=True):
+                if not future.done():
+                    future.set_result(contact)
+
+    async def _write(self, arrivals: list[Arrival]) -> list[Contact]:
+        async with self._db.transaction() as tx:
+            now = tx.clock.now()
+            stamp = to_iso(now)
+            first_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
+            rows = []
+            contacts = []
+            for offset, arrival in enumerate(arrivals):
+                contact_id = first_id + offset
+                # A web-chat person is not connected until their socket opens: if it never
+                # does, the abandonment sweep must still find them.
+                left_at = stamp if arrival.channel is Channel.WEBCHAT else None
+                rows.append(
+                    (
+                        contact_id,
+                        arrival.channel.value,
+                        ContactState.QUEUED.value,
+                        arrival.risk.value,
+                        arrival.risk.rank,
+                        arrival.district,
+                        arrival.lang,
+                        stamp,
+                        arrival.caller_token_hash,
+                        left_at,
+                        stamp,
+                        stamp,
+                    )
+                )
+                contacts.append(
+                    Contact(
+                        id=contact_id,
+                        channel=arrival.channel,
+                        state=ContactState.QUEUED,
+                        risk=arrival.risk,
+                        district=arrival.district,
+                        lang=arrival.lang,
+                        waiting_since=now,
+                        requeued=False,
+                        counsellor_id=None,
+                        ended_by=None,
+                        answered_at=None,
+                        ended_at=None,
+                    )
+                )
+            await tx.conn.executemany(
+                f"INSERT INTO contacts ({_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
+            )
+            await tx.append_events(
+                [
+                    (
+                        "contact.queued",
+                        f"contact:{c.id}",
+                        "caller",
+                        {"channel": c.channel.value, "district": c.district, "risk": c.risk.value},
+                    )
+                    for c in contacts
+                ]
+            )
+        return contacts
