@@ -140,6 +140,8 @@ async def test_websockets_check_origin_and_identity(
         await staff.client.ws_connect("/console/ws", headers={"Origin": "https://evil.example"})
     assert cross.value.status == 403
     async with staff.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
+        me = await ws.receive_json(timeout=5)
+        assert me["type"] == "me" and me["me"]["presence"] == "available"
         first = await ws.receive_json(timeout=5)
         assert first["type"] == "queue" and first["queue"][0]["id"] == started["contact_id"]
         assert set(first["queue"][0]) == {

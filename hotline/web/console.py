@@ -316,6 +316,9 @@ class _ConsoleView:
             }
         )
 
+    async def send_me(self) -> None:
+        await self.ws.send_json({"type": "me", "me": await _me(self.app, self.staff)})
+
     async def send_floor(self) -> None:
         if self.supervisor:
             await self.ws.send_json({"type": "floor", "floor": await _floor(self.app)})
@@ -337,6 +340,8 @@ class _ConsoleView:
                     changed.add(int(event.subject.split(":")[1]))
                 elif event.kind == "counsellor.presence":
                     floor_moved = True
+                    if event.subject == f"user:{self.staff.user.id}":
+                        await self.send_me()
                 elif event.kind == "message.added":
                     contact = await conversations.get(int(event.subject.split(":")[1]))
                     if contact.counsellor_id == self.staff.user.id or (
@@ -380,6 +385,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     async with app[keys.BUS].subscribe() as subscription:
         follower = asyncio.create_task(view.follow(subscription))
         try:
+            await view.send_me()
             await view.send_queue()
             await view.send_floor()
             async for frame in ws:  # the console only listens; pings are handled by aiohttp

@@ -49,6 +49,14 @@ async def test_person_chats_counsellor_answers_and_wraps_up(
     counsellor = await (await browser.new_context(locale="zh-CN")).new_page()
     counsellor.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
     await _log_in(counsellor, base, "wang")
+    # Opening the console makes the counsellor available, and the page shows it.
+    await expect(counsellor.locator("#presence")).to_contain_text("可接听")
+    await counsellor.click("#presence")
+    await expect(counsellor.locator("#presence")).to_contain_text("休息中")
+    await counsellor.keyboard.press("Alt+n")
+    await expect(counsellor.locator("#take-next-message")).to_be_visible()  # on break: refused
+    await counsellor.click("#presence")
+    await expect(counsellor.locator("#presence")).to_contain_text("可接听")
     queue_row = counsellor.locator("#queue .queue-item")
     await expect(queue_row).to_have_count(1)
     await expect(queue_row).to_contain_text("鸠江区")

@@ -1195,6 +1195,13 @@
       case "contact":
         if (f.contact) upsertSummary(f.contact);
         break;
+      case "me":
+        /* my presence changed on the server (the socket opening makes me available) */
+        if (f.me) {
+          S.me = Object.assign({}, S.me || {}, f.me);
+          renderMe();
+        }
+        break;
       case "floor":
         S.floor = f.floor || null;
         renderFloor();
