@@ -120,6 +120,7 @@ def _login_page(request: web.Request, error_code: str = "", status: int = 200) -
     error = LOGIN_ERRORS["en" if lang == "en" else "zh-CN"].get(error_code, "")
     response = render(
         "login.html",
+        config,
         status=status,
         lang=lang,
         csrf_token=csrf,
@@ -192,9 +193,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def forbidden_page(request: web.Request, role: Role) -> web.Response:
     """A page that tells a logged-in user plainly why they cannot use this page."""
-    lang = page_language(request, request.app[keys.CONFIG])
+    config = request.app[keys.CONFIG]
+    lang = page_language(request, config)
     text = FORBIDDEN_TEXT["en" if lang == "en" else "zh-CN"].format(role=role.value)
-    return render("forbidden.html", status=403, lang=lang, message=text)
+    return render("forbidden.html", config, status=403, lang=lang, message=text)
 
 
 def setup_auth(app: web.Application) -> None:

@@ -53,7 +53,8 @@ def message_json(message: Message) -> dict[str, Any]:
 
 async def chat_page(request: web.Request) -> web.Response:
     """GET /chat."""
-    return render("chat.html", lang=page_language(request, request.app[keys.CONFIG]))
+    config = request.app[keys.CONFIG]
+    return render("chat.html", config, lang=page_language(request, config))
 
 
 async def chat_options(request: web.Request) -> web.Response:

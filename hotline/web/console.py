@@ -160,6 +160,7 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         return forbidden_page(request, staff.user.role)
     return render(
         "console.html",
+        request.app[keys.CONFIG],
         lang=page_language(request, request.app[keys.CONFIG]),
         csrf_token=staff.session.csrf_token,
         user_role=staff.user.role.value,

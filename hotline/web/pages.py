@@ -33,7 +33,8 @@ def page_language(request: web.Request, config: Config) -> str:
     return config.ui.language
 
 
-def render(name: str, status: int = 200, **values: str) -> web.Response:
-    """Render a template with escaped values as an HTML response."""
+def render(name: str, config: Config, status: int = 200, **values: str) -> web.Response:
+    """Render a template with escaped values (and the hotline's names) as an HTML response."""
+    values = {"hotline_name_zh": config.name_zh, "hotline_name_en": config.name_en, **values}
     body = _template(name).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")

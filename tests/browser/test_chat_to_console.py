@@ -145,3 +145,17 @@ async def test_console_shows_waiting_person_live(
     await app[keys.CONVERSATIONS].start_webchat("wuwei", "zh-CN")
     await expect(page.locator("#queue .queue-item")).to_have_count(1)
     await expect(page.locator("#queue .queue-item")).to_contain_text("无为县")
+
+
+async def test_pages_carry_the_configured_hotline_name(
+    aiohttp_server: ServerFactory, app: web.Application, browser: Browser
+) -> None:
+    """The city's own name from config heads the pages, in both languages."""
+    server = await aiohttp_server(app)
+    base = str(server.make_url("")).rstrip("/")
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{base}/chat")
+    await expect(page.locator(".brand")).to_have_text("芜湖市心理援助热线")
+    await expect(page).to_have_title("在线倾诉 · 芜湖市心理援助热线")
+    await page.click("#lang-switch")
+    await expect(page.locator(".brand")).to_have_text("Wuhu Psychological Assistance Hotline")

@@ -487,6 +487,23 @@
   } catch (_e) {
     /* ignore */
   }
+  /* The city's own hotline name (config [hotline]) replaces the generic one everywhere. */
+  (function useConfiguredName() {
+    const meta = document.querySelector('meta[name="hotline-name"]');
+    if (!meta) return;
+    const names = { "zh-CN": meta.dataset.zh, en: meta.dataset.en };
+    for (const lang of SUPPORTED) {
+      const generic = DICT[lang]["app.name"];
+      const name = names[lang];
+      if (!name || !generic) continue;
+      for (const key of Object.keys(DICT[lang])) {
+        if (typeof DICT[lang][key] === "string") {
+          DICT[lang][key] = DICT[lang][key].split(generic).join(name);
+        }
+      }
+    }
+  })();
+
   const listeners = [];
 
   function has(key) {
