@@ -94,6 +94,41 @@ class Contact:
     ended_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation, opened for someone allowed to read it."""
+
+    id: int
+    contact_id: int
+    sender: str
+    author_id: int | None
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Note:
+    """A counsellor's private note on a contact; never shown to the person."""
+
+    id: int
+    contact_id: int
+    author_id: int
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    """What the counsellor recorded when closing a contact."""
+
+    category: str
+    outcome: str
+    referral: str
+    follow_up_wanted: bool
+    key_groups: tuple[str, ...]
+    summary: str
+
+
 def queue_key(contact: Contact) -> tuple[int, int, datetime, int]:
     """Sort key of the queue: highest risk, then dropped-and-requeued, then longest waiting.
 

@@ -1,29 +1,29 @@
 """Conversations: a contact's life from the person's first word to the counsellor's wrap-up.
 
 This is the hotline's core service. Every method is one transaction that checks the
-contact's state (see `hotline.contacts`), writes the change, seals any text, and appends an
-event; live views learn of the change from the bus after commit. Nothing here knows HTTP or
-websockets; the channels and the console call these methods.
+contact's state (see `hotline.contacts`), writes the change through the contact
+repositories (`hotline.store.contacts`, which keep the SQL and seal any text), and appends
+an event; live views learn of the change from the bus after commit. Nothing here knows SQL,
+HTTP or websockets; the channels and the console call these methods.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import aiosqlite
 import structlog
 
-from hotline.clock import from_iso, to_iso
 from hotline.config import Config
 from hotline.contacts import (
     Channel,
     Contact,
     ContactState,
     IllegalTransition,
+    Message,
+    Note,
+    WrapUp,
     check_transition,
 )
 from hotline.counsellors import Counsellors, Presence
@@ -31,69 +31,19 @@ from hotline.crypto import FieldCipher, new_token, token_digest
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.intake import Arrival, Intake
 from hotline.risk import RiskLevel
+from hotline.store.contacts import (
+    ContactRepository,
+    MessageRepository,
+    NoteRepository,
+    WrapUpRepository,
+)
 from hotline.store.database import Database, Transaction
 
+# Message, Note and WrapUp are defined beside Contact (the store builds them too); the
+# channels and the console import them from here, as the records this service returns.
 log = structlog.get_logger(__name__)
 
 _DAY = timedelta(days=1)
-
-QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
-# The waiting contacts, read through the partial index that holds them in queue order.
-# Named explicitly: without statistics SQLite prefers the plain state index and then sorts
-# the whole queue on every take-next (a temp B-tree over 10,000 rows instead of one step).
-WAITING = "contacts INDEXED BY contacts_queue WHERE state = 'queued'"
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message of a conversation, opened for someone allowed to read it."""
-
-    id: int
-    contact_id: int
-    sender: str
-    author_id: int | None
-    text: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Note:
-    """A counsellor's private note on a contact; never shown to the person."""
-
-    id: int
-    contact_id: int
-    author_id: int
-    text: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class WrapUp:
-    """What the counsellor recorded when closing a contact."""
-
-    category: str
-    outcome: str
-    referral: str
-    follow_up_wanted: bool
-    key_groups: tuple[str, ...]
-    summary: str
-
-
-def _contact(row: aiosqlite.Row) -> Contact:
-    return Contact(
-        id=row["id"],
-        channel=Channel(row["channel"]),
-        state=ContactState(row["state"]),
-        risk=RiskLevel(row["risk"]),
-        district=row["district"],
-        lang=row["lang"],
-        waiting_since=from_iso(row["waiting_since"]),
-        requeued=bool(row["requeued"]),
-        counsellor_id=row["counsellor_id"],
-        ended_by=row["ended_by"],
-        answered_at=from_iso(row["answered_at"]) if row["answered_at"] else None,
-        ended_at=from_iso(row["ended_at"]) if row["ended_at"] else None,
-    )
 
 
 class Conversations:
@@ -103,10 +53,13 @@ class Conversations:
         self, db: Database, cipher: FieldCipher, config: Config, counsellors: Counsellors
     ) -> None:
         self._db = db
-        self._cipher = cipher
         self._config = config
         self._counsellors = counsellors
         self._intake = Intake(db)
+        self._contacts = ContactRepository(db)
+        self._messages = MessageRepository(db, cipher)
+        self._notes = NoteRepository(db, cipher)
+        self._wrap_ups = WrapUpRepository(db, cipher)
 
     # -- arrival ---------------------------------------------------------------------------
 
@@ -130,25 +83,17 @@ class Conversations:
 
     async def resume(self, token: str) -> Contact | None:
         """The contact a person's resume token belongs to, or None for an unknown token."""
-        row = await self._db.fetchone(
-            "SELECT * FROM contacts WHERE caller_token_hash = ?", (token_digest(token),)
-        )
-        return None if row is None else _contact(row)
+        return await self._contacts.by_token_hash(token_digest(token))
 
     async def caller_connected(self, contact_id: int) -> None:
         """The person's chat is open again: they are not leaving."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE contacts SET caller_left_at = NULL WHERE id = ?", (contact_id,)
-            )
+            await self._contacts.mark_caller_connected(tx, contact_id)
 
     async def caller_disconnected(self, contact_id: int) -> None:
         """The person's last chat connection closed; they may come back (see `abandon_departed`)."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE contacts SET caller_left_at = ? WHERE id = ? AND caller_left_at IS NULL",
-                (to_iso(tx.clock.now()), contact_id),
-            )
+            await self._contacts.mark_caller_left(tx, contact_id, tx.clock.now())
 
     # -- messages --------------------------------------------------------------------------
 
@@ -192,46 +137,24 @@ class Conversations:
     async def _append_message(
         self, tx: Transaction, contact: Contact, sender: str, author_id: int | None, body: str
     ) -> Message:
-        now = tx.clock.now()
-        sealed = self._cipher.seal(body, f"messages.body:{contact.id}")
-        cursor = await tx.execute(
-            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (contact.id, sender, author_id, sealed, to_iso(now)),
-        )
-        message_id = cursor.lastrowid
-        assert message_id is not None
+        message = await self._messages.add(tx, contact.id, sender, author_id, body)
         actor = f"user:{author_id}" if author_id else "caller"
+        # The event carries the length, never the text: events feed logs and statistics.
         await tx.append_event(
             "message.added",
             f"contact:{contact.id}",
             actor,
-            {"message_id": message_id, "sender": sender, "chars": len(body)},
+            {"message_id": message.id, "sender": sender, "chars": len(body)},
         )
-        return Message(message_id, contact.id, sender, author_id, body, now)
+        return message
 
     async def messages(self, contact_id: int) -> list[Message]:
         """The conversation so far, oldest first."""
-        rows = await self._db.fetchall(
-            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages"
-            " WHERE contact_id = ? ORDER BY id",
-            (contact_id,),
-        )
-        return [self._open_message(row) for row in rows]
+        return await self._messages.of_contact(contact_id)
 
     async def message(self, message_id: int) -> Message | None:
         """One message by id (live views fetch the text of an event this way)."""
-        row = await self._db.fetchone(
-            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages WHERE id = ?",
-            (message_id,),
-        )
-        return None if row is None else self._open_message(row)
-
-    def _open_message(self, row: aiosqlite.Row) -> Message:
-        text = self._cipher.open(row["body_enc"], f"messages.body:{row['contact_id']}")
-        return Message(
-            row["id"], row["contact_id"], row["sender"], row["author_id"], text, from_iso(row["at"])
-        )
+        return await self._messages.get(message_id)
 
     async def add_note(self, contact_id: int, counsellor_id: int, text: object) -> Note:
         """A private note by the counsellor who holds the contact."""
@@ -239,40 +162,15 @@ class Conversations:
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
-            now = tx.clock.now()
-            cursor = await tx.execute(
-                "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)",
-                (
-                    contact_id,
-                    counsellor_id,
-                    self._cipher.seal(body, f"notes.body:{contact_id}"),
-                    to_iso(now),
-                ),
-            )
-            note_id = cursor.lastrowid
-            assert note_id is not None
+            note = await self._notes.add(tx, contact_id, counsellor_id, body)
             await tx.append_event(
-                "note.added", f"contact:{contact_id}", f"user:{counsellor_id}", {"note_id": note_id}
+                "note.added", f"contact:{contact_id}", f"user:{counsellor_id}", {"note_id": note.id}
             )
-        return Note(note_id, contact_id, counsellor_id, body, now)
+        return note
 
     async def notes(self, contact_id: int) -> list[Note]:
         """A contact's private notes, oldest first."""
-        rows = await self._db.fetchall(
-            "SELECT id, contact_id, author_id, body_enc, at FROM notes"
-            " WHERE contact_id = ? ORDER BY id",
-            (contact_id,),
-        )
-        return [
-            Note(
-                r["id"],
-                r["contact_id"],
-                r["author_id"],
-                self._cipher.open(r["body_enc"], f"notes.body:{contact_id}"),
-                from_iso(r["at"]),
-            )
-            for r in rows
-        ]
+        return await self._notes.of_contact(contact_id)
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -280,8 +178,9 @@ class Conversations:
         """Give the most urgent waiting contact to this counsellor, or None if nobody waits.
 
         The claim is one `UPDATE ... WHERE state = 'queued' RETURNING` inside a write
-        transaction, so two counsellors pressing "take next" at the same instant (in one
-        process or several on the same file) never receive the same contact.
+        transaction (see `ContactRepository.claim_next`), so two counsellors pressing "take
+        next" at the same instant (in one process or several on the same file) never
+        receive the same contact.
         """
         presence = await self._counsellors.presence(counsellor_id)
         if presence.status is not Presence.AVAILABLE:
@@ -289,16 +188,10 @@ class Conversations:
                 "you are on break; set yourself available to take contacts", code="not_available"
             )
         async with self._db.transaction() as tx:
-            now = to_iso(tx.clock.now())
-            row = await tx.fetchone(
-                "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
-                f" WHERE id = (SELECT id FROM {WAITING}"
-                f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
-                (counsellor_id, now),
-            )
-            if row is None:
+            now = tx.clock.now()
+            contact = await self._contacts.claim_next(tx, counsellor_id, now)
+            if contact is None:
                 return None
-            contact = _contact(row)
             actor = f"user:{counsellor_id}"
             await tx.append_event(
                 "contact.offered",
@@ -314,32 +207,15 @@ class Conversations:
 
     async def queue(self, limit: int | None = None) -> list[Contact]:
         """Waiting contacts in the order they will be answered."""
-        sql = f"SELECT * FROM {WAITING} ORDER BY {QUEUE_ORDER}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [_contact(row) for row in await self._db.fetchall(sql)]
+        return await self._contacts.waiting(limit)
 
     async def queue_length(self) -> int:
         """How many people are waiting."""
-        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM {WAITING}"))
+        return await self._contacts.waiting_count()
 
     async def position(self, contact: Contact) -> int:
         """1-based place of a waiting contact in the queue."""
-        ahead = await self._db.fetchval(
-            f"SELECT COUNT(*) FROM {WAITING} AND ("
-            " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
-            " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
-            (
-                contact.risk.rank,
-                contact.risk.rank,
-                int(contact.requeued),
-                int(contact.requeued),
-                to_iso(contact.waiting_since),
-                to_iso(contact.waiting_since),
-                contact.id,
-            ),
-        )
-        return int(ahead) + 1
+        return await self._contacts.waiting_ahead_of(contact) + 1
 
     async def wait_estimate_minutes(self, position: int) -> int:
         """A rough "about N minutes" for the person at `position`.
@@ -348,13 +224,9 @@ class Conversations:
         (at least one), rounded up; the configured default stands in until there is history.
         It is shown as an estimate, never a promise.
         """
-        since = to_iso(self._db.clock.now().replace(microsecond=0) - _DAY)
-        mean = await self._db.fetchval(
-            "SELECT AVG((julianday(ended_at) - julianday(answered_at)) * 1440.0) FROM contacts"
-            " WHERE ended_at IS NOT NULL AND answered_at IS NOT NULL AND ended_at >= ?",
-            (since,),
-        )
-        handle = float(mean) if mean else float(self._config.webchat.default_handle_minutes)
+        since = self._db.clock.now().replace(microsecond=0) - _DAY
+        mean = await self._contacts.mean_handle_minutes(since)
+        handle = mean if mean else float(self._config.webchat.default_handle_minutes)
         available = max(1, await self._counsellors.available_count())
         return max(1, math.ceil(position * handle / available))
 
@@ -371,7 +243,7 @@ class Conversations:
                     ContactState.ABANDONED,
                     "caller",
                     ended_by="caller",
-                    ended_at=to_iso(tx.clock.now()),
+                    ended_at=tx.clock.now(),
                 )
             if contact.state is ContactState.ACTIVE:
                 return await self._move(
@@ -380,7 +252,7 @@ class Conversations:
                     ContactState.WRAP_UP,
                     "caller",
                     ended_by="caller",
-                    ended_at=to_iso(tx.clock.now()),
+                    ended_at=tx.clock.now(),
                 )
             return contact  # already over: ending twice is what a person expects to be harmless
 
@@ -395,7 +267,7 @@ class Conversations:
                 ContactState.WRAP_UP,
                 f"user:{counsellor_id}",
                 ended_by="counsellor",
-                ended_at=to_iso(tx.clock.now()),
+                ended_at=tx.clock.now(),
             )
 
     async def requeue(self, contact_id: int, actor: str, reason: str) -> Contact:
@@ -424,27 +296,7 @@ class Conversations:
                     "end the conversation before writing the wrap-up", code="not_in_wrap_up"
                 )
             wrap = self._validate_wrap_up(form)
-            summary = (
-                self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
-                if wrap.summary
-                else None
-            )
-            await tx.execute(
-                "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
-                " follow_up_wanted, key_groups, summary_enc, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    contact_id,
-                    counsellor_id,
-                    wrap.category,
-                    wrap.outcome,
-                    wrap.referral,
-                    int(wrap.follow_up_wanted),
-                    json.dumps(list(wrap.key_groups)),
-                    summary,
-                    to_iso(tx.clock.now()),
-                ),
-            )
+            await self._wrap_ups.add(tx, contact_id, counsellor_id, wrap)
             return await self._move(
                 tx,
                 contact,
@@ -457,7 +309,7 @@ class Conversations:
                     "follow_up_wanted": wrap.follow_up_wanted,
                     "key_groups": list(wrap.key_groups),
                 },
-                closed_at=to_iso(tx.clock.now()),
+                closed_at=tx.clock.now(),
             )
 
     def _validate_wrap_up(self, form: dict[str, object]) -> WrapUp:
@@ -494,47 +346,24 @@ class Conversations:
 
     async def wrap_up_of(self, contact_id: int) -> WrapUp | None:
         """The wrap-up recorded for a closed contact."""
-        row = await self._db.fetchone("SELECT * FROM wrap_ups WHERE contact_id = ?", (contact_id,))
-        if row is None:
-            return None
-        summary = (
-            self._cipher.open(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
-            if row["summary_enc"]
-            else ""
-        )
-        return WrapUp(
-            row["category"],
-            row["outcome"],
-            row["referral"],
-            bool(row["follow_up_wanted"]),
-            tuple(json.loads(row["key_groups"])),
-            summary,
-        )
+        return await self._wrap_ups.of_contact(contact_id)
 
     # -- looking up ------------------------------------------------------------------------
 
     async def get(self, contact_id: int) -> Contact:
         """A contact by id."""
-        row = await self._db.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
-        if row is None:
+        contact = await self._contacts.get(contact_id)
+        if contact is None:
             raise NotFound(f"contact {contact_id} does not exist")
-        return _contact(row)
+        return contact
 
     async def held_by(self, counsellor_id: int) -> list[Contact]:
         """Contacts a counsellor is talking with or wrapping up."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM contacts WHERE counsellor_id = ? AND state IN ('offered', 'active',"
-            " 'wrap_up') ORDER BY id",
-            (counsellor_id,),
-        )
-        return [_contact(row) for row in rows]
+        return await self._contacts.held_by(counsellor_id)
 
     async def in_conversation(self) -> list[Contact]:
         """Every contact a counsellor holds now (the supervisor's floor view)."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM contacts WHERE state IN ('offered', 'active', 'wrap_up') ORDER BY id"
-        )
-        return [_contact(row) for row in rows]
+        return await self._contacts.in_conversation()
 
     # -- recovery and sweeping -------------------------------------------------------------
 
@@ -546,16 +375,11 @@ class Conversations:
         but never answered goes back to the head of its risk level.
         """
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE contacts SET caller_left_at = ? WHERE channel = 'webchat'"
-                " AND state IN ('queued', 'offered', 'active') AND caller_left_at IS NULL",
-                (to_iso(tx.clock.now()),),
-            )
-            rows = await tx.conn.execute_fetchall("SELECT * FROM contacts WHERE state = 'offered'")
-            for row in rows:
+            await self._contacts.mark_open_webchat_callers_left(tx, tx.clock.now())
+            for contact in await self._contacts.offered(tx):
                 await self._move(
                     tx,
-                    _contact(row),
+                    contact,
                     ContactState.QUEUED,
                     "system",
                     reason="restart",
@@ -566,17 +390,10 @@ class Conversations:
     async def abandon_departed(self) -> list[int]:
         """Mark abandoned the waiting web-chat contacts whose person left and did not return."""
         limit = self._config.webchat.abandon_after_seconds
-        cutoff = to_iso(self._db.clock.now() - _seconds(limit))
+        cutoff = self._db.clock.now() - _seconds(limit)
         abandoned = []
         async with self._db.transaction() as tx:
-            rows = await tx.conn.execute_fetchall(
-                "SELECT * FROM contacts WHERE channel = 'webchat'"
-                " AND state IN ('queued', 'offered')"
-                " AND caller_left_at IS NOT NULL AND caller_left_at <= ?",
-                (cutoff,),
-            )
-            for row in rows:
-                contact = _contact(row)
+            for contact in await self._contacts.left_while_waiting(tx, cutoff):
                 await self._move(
                     tx,
                     contact,
@@ -584,7 +401,7 @@ class Conversations:
                     "system",
                     reason="left_while_waiting",
                     ended_by="caller",
-                    ended_at=to_iso(tx.clock.now()),
+                    ended_at=tx.clock.now(),
                 )
                 abandoned.append(contact.id)
         return abandoned
@@ -592,10 +409,10 @@ class Conversations:
     # -- internals -------------------------------------------------------------------------
 
     async def _load(self, tx: Transaction, contact_id: int) -> Contact:
-        row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
-        if row is None:
+        contact = await self._contacts.load(tx, contact_id)
+        if contact is None:
             raise NotFound(f"contact {contact_id} does not exist")
-        return _contact(row)
+        return contact
 
     @staticmethod
     def _check_holder(contact: Contact, counsellor_id: int) -> None:
@@ -613,20 +430,13 @@ class Conversations:
         event_data: dict[str, object] | None = None,
         **columns: object,
     ) -> Contact:
-        """The one place a contact changes state: check, update, append the event."""
+        """The one place a contact changes state: check, update, append the event.
+
+        `columns` are further contact columns to set in the same guarded update.
+        """
         check_transition(contact.id, contact.state, wanted)
-        assignments = ", ".join(f"{name} = ?" for name in ("state", "updated_at", *columns))
-        row = await tx.fetchone(
-            f"UPDATE contacts SET {assignments} WHERE id = ? AND state = ? RETURNING *",
-            (
-                wanted.value,
-                to_iso(tx.clock.now()),
-                *columns.values(),
-                contact.id,
-                contact.state.value,
-            ),
-        )
-        if row is None:  # changed under us by another process between read and write
+        moved = await self._contacts.move(tx, contact, wanted, **columns)
+        if moved is None:  # changed under us by another process between read and write
             raise IllegalTransition(contact.id, contact.state, wanted)
         data: dict[str, object] = {"from": contact.state.value, "to": wanted.value}
         if reason:
@@ -634,7 +444,7 @@ class Conversations:
         if event_data:
             data.update(event_data)
         await tx.append_event(f"contact.{wanted.value}", f"contact:{contact.id}", actor, data)
-        return _contact(row)
+        return moved
 
 
 def _seconds(n: int) -> timedelta:

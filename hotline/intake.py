@@ -14,18 +14,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from hotline.clock import to_iso
-from hotline.contacts import Channel, Contact, ContactState
+from hotline.contacts import Channel, Contact
 from hotline.risk import RiskLevel
+from hotline.store.contacts import ContactRepository, NewContact
 from hotline.store.database import Database
 
 # Large enough to absorb a surge, small enough that one transaction stays short.
 MAX_BATCH = 256
-
-_CONTACT_COLUMNS = (
-    "id, channel, state, risk, risk_rank, district, lang, waiting_since, caller_token_hash,"
-    " caller_left_at, created_at, updated_at"
-)
 
 
 @dataclass(frozen=True)
@@ -44,6 +39,7 @@ class Intake:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._contacts = ContactRepository(db)
         self._pending: list[tuple[Arrival, asyncio.Future[Contact]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -74,50 +70,21 @@ class Intake:
 
     async def _write(self, arrivals: list[Arrival]) -> list[Contact]:
         async with self._db.transaction() as tx:
-            now = tx.clock.now()
-            stamp = to_iso(now)
-            first_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
-            rows = []
-            contacts = []
-            for offset, arrival in enumerate(arrivals):
-                contact_id = first_id + offset
-                # A web-chat person is not connected until their socket opens: if it never
-                # does, the abandonment sweep must still find them.
-                left_at = stamp if arrival.channel is Channel.WEBCHAT else None
-                rows.append(
-                    (
-                        contact_id,
-                        arrival.channel.value,
-                        ContactState.QUEUED.value,
-                        arrival.risk.value,
-                        arrival.risk.rank,
-                        arrival.district,
-                        arrival.lang,
-                        stamp,
-                        arrival.caller_token_hash,
-                        left_at,
-                        stamp,
-                        stamp,
-                    )
-                )
-                contacts.append(
-                    Contact(
-                        id=contact_id,
+            contacts = await self._contacts.add_queued(
+                tx,
+                [
+                    NewContact(
                         channel=arrival.channel,
-                        state=ContactState.QUEUED,
                         risk=arrival.risk,
                         district=arrival.district,
                         lang=arrival.lang,
-                        waiting_since=now,
-                        requeued=False,
-                        counsellor_id=None,
-                        ended_by=None,
-                        answered_at=None,
-                        ended_at=None,
+                        caller_token_hash=arrival.caller_token_hash,
+                        # A web-chat person is not connected until their socket opens: if it
+                        # never does, the abandonment sweep must still find them.
+                        connected=arrival.channel is not Channel.WEBCHAT,
                     )
-                )
-            await tx.conn.executemany(
-                f"INSERT INTO contacts ({_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
+                    for arrival in arrivals
+                ],
             )
             await tx.append_events(
                 [

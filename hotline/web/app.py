@@ -16,6 +16,7 @@ from importlib import resources
 import structlog
 from aiohttp import web
 
+from hotline.channels.webchat import setup_chat
 from hotline.clock import Clock, SystemClock
 from hotline.config import Config
 from hotline.conversations import Conversations
@@ -27,7 +28,6 @@ from hotline.store.keycheck import data_cipher, verify_data_key
 from hotline.users import Users
 from hotline.web import keys
 from hotline.web.auth import setup_auth
-from hotline.web.chat import setup_chat
 from hotline.web.console import setup_console
 from hotline.web.errors import setup_errors
 from hotline.web.forwarded import setup_forwarded

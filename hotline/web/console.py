@@ -15,8 +15,7 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from hotline.contacts import Contact
-from hotline.conversations import Note
+from hotline.contacts import Contact, Note
 from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
 from hotline.events import Subscription
@@ -30,8 +29,8 @@ from hotline.web.auth import (
     origin_allowed,
     require_staff,
 )
-from hotline.web.chat import message_json
 from hotline.web.pages import page_language, render
+from hotline.web.wire import message_json
 
 log = structlog.get_logger(__name__)
 

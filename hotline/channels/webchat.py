@@ -16,13 +16,14 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from hotline.contacts import Contact, ContactState
-from hotline.conversations import Conversations, Message
+from hotline.conversations import Conversations
 from hotline.errors import DomainError
 from hotline.events import Subscription
 from hotline.web import keys
 from hotline.web.auth import origin_allowed
 from hotline.web.errors import error_response
 from hotline.web.pages import page_language, render
+from hotline.web.wire import message_json
 
 log = structlog.get_logger(__name__)
 
@@ -39,16 +40,6 @@ ERRORS = {
     "too_fast": "You are sending messages very quickly; please wait a moment.",
     "bad_request": "That could not be understood; please send text.",
 }
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    """The shape of a message on the wire (both pages use it)."""
-    return {
-        "id": message.id,
-        "from": message.sender,
-        "text": message.text,
-        "at": message.at.isoformat(),
-    }
 
 
 async def chat_page(request: web.Request) -> web.Response:

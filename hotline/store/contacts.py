@@ -1,0 +1,415 @@
+"""Contacts in the store: the rows of contacts, their messages, notes and wrap-ups.
+
+These repositories own how a contact is kept: the SQL, the columns, instants as ISO text,
+key groups as JSON, and personal text sealed with the data key. They decide nothing about
+what may happen to a contact: `hotline.conversations` checks states, holders and input,
+and appends the events, then asks these classes to read or write exactly what it decided.
+
+A method whose first argument is a `Transaction` works on the writer connection inside
+that transaction (under its write lock); the others read committed data on the reader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from hotline.clock import from_iso, to_iso
+from hotline.contacts import Channel, Contact, ContactState, Message, Note, WrapUp
+from hotline.crypto import FieldCipher
+from hotline.risk import RiskLevel
+from hotline.store.database import Database, Transaction
+
+QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
+# The waiting contacts, read through the partial index that holds them in queue order.
+# Named explicitly: without statistics SQLite prefers the plain state index and then sorts
+# the whole queue on every take-next (a temp B-tree over 10,000 rows instead of one step).
+WAITING = "contacts INDEXED BY contacts_queue WHERE state = 'queued'"
+
+_NEW_CONTACT_COLUMNS = (
+    "id, channel, state, risk, risk_rank, district, lang, waiting_since, caller_token_hash,"
+    " caller_left_at, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """A contact about to enter the queue; the store chooses its id and stamps its times."""
+
+    channel: Channel
+    risk: RiskLevel
+    district: str | None
+    lang: str
+    caller_token_hash: str | None
+    # False while the person has no connection open yet: they are then stored as having
+    # left at arrival, so the abandonment sweep finds them if they never connect.
+    connected: bool
+
+
+class ContactRepository:
+    """Contact rows: the queue, the claim of the next contact, and guarded state changes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, contact_id: int) -> Contact | None:
+        """A contact by id as last committed, or None."""
+        row = await self._db.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        return None if row is None else _contact(row)
+
+    async def load(self, tx: Transaction, contact_id: int) -> Contact | None:
+        """A contact by id as this transaction sees it, or None.
+
+        Read under the write lock, so no other writer can change it before the transaction
+        writes; the guarded `move` still checks, for writers in other processes.
+        """
+        row = await tx.fetchone("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+        return None if row is None else _contact(row)
+
+    async def by_token_hash(self, token_hash: str) -> Contact | None:
+        """The contact whose person holds the token with this digest, or None."""
+        row = await self._db.fetchone(
+            "SELECT * FROM contacts WHERE caller_token_hash = ?", (token_hash,)
+        )
+        return None if row is None else _contact(row)
+
+    async def add_queued(self, tx: Transaction, arrivals: Sequence[NewContact]) -> list[Contact]:
+        """Write queued contacts in one statement; returns them with the ids they got.
+
+        The ids are chosen here, under the write lock, because a multi-row insert does not
+        report the rowid of each row and every caller must learn its own contact.
+        """
+        now = tx.clock.now()
+        stamp = to_iso(now)
+        first_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
+        rows = []
+        contacts = []
+        for offset, arrival in enumerate(arrivals):
+            contact_id = first_id + offset
+            rows.append(
+                (
+                    contact_id,
+                    arrival.channel.value,
+                    ContactState.QUEUED.value,
+                    arrival.risk.value,
+                    arrival.risk.rank,
+                    arrival.district,
+                    arrival.lang,
+                    stamp,
+                    arrival.caller_token_hash,
+                    None if arrival.connected else stamp,
+                    stamp,
+                    stamp,
+                )
+            )
+            contacts.append(
+                Contact(
+                    id=contact_id,
+                    channel=arrival.channel,
+                    state=ContactState.QUEUED,
+                    risk=arrival.risk,
+                    district=arrival.district,
+                    lang=arrival.lang,
+                    waiting_since=now,
+                    requeued=False,
+                    counsellor_id=None,
+                    ended_by=None,
+                    answered_at=None,
+                    ended_at=None,
+                )
+            )
+        await tx.conn.executemany(
+            f"INSERT INTO contacts ({_NEW_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
+        )
+        return contacts
+
+    async def claim_next(self, tx: Transaction, counsellor_id: int, at: datetime) -> Contact | None:
+        """Offer the first waiting contact to a counsellor; None when nobody waits.
+
+        One statement picks and claims: the `state = 'queued'` guard is checked by the same
+        write that changes it, so two counsellors taking at the same instant (in one process
+        or several on the same file) never receive the same contact. A separate SELECT and
+        UPDATE would leave a gap between them for another process's claim.
+        """
+        row = await tx.fetchone(
+            "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
+            f" WHERE id = (SELECT id FROM {WAITING}"
+            f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
+            (counsellor_id, to_iso(at)),
+        )
+        return None if row is None else _contact(row)
+
+    async def move(
+        self, tx: Transaction, contact: Contact, wanted: ContactState, /, **columns: object
+    ) -> Contact | None:
+        """Set a contact's state (and the given columns) if it is still in `contact.state`.
+
+        Returns the updated contact, or None when the stored state is no longer the one the
+        caller checked (another process changed it between read and write). Instants in
+        `columns` are stored as ISO text.
+        """
+        assignments = ", ".join(f"{name} = ?" for name in ("state", "updated_at", *columns))
+        row = await tx.fetchone(
+            f"UPDATE contacts SET {assignments} WHERE id = ? AND state = ? RETURNING *",
+            (
+                wanted.value,
+                to_iso(tx.clock.now()),
+                *(to_iso(v) if isinstance(v, datetime) else v for v in columns.values()),
+                contact.id,
+                contact.state.value,
+            ),
+        )
+        return None if row is None else _contact(row)
+
+    async def mark_caller_connected(self, tx: Transaction, contact_id: int) -> None:
+        """The person has a connection open again."""
+        await tx.execute("UPDATE contacts SET caller_left_at = NULL WHERE id = ?", (contact_id,))
+
+    async def mark_caller_left(self, tx: Transaction, contact_id: int, at: datetime) -> None:
+        """The person's last connection closed at `at` (kept if already marked earlier)."""
+        await tx.execute(
+            "UPDATE contacts SET caller_left_at = ? WHERE id = ? AND caller_left_at IS NULL",
+            (to_iso(at), contact_id),
+        )
+
+    async def mark_open_webchat_callers_left(self, tx: Transaction, at: datetime) -> None:
+        """Every open web-chat contact not already marked: its person left at `at`."""
+        await tx.execute(
+            "UPDATE contacts SET caller_left_at = ? WHERE channel = 'webchat'"
+            " AND state IN ('queued', 'offered', 'active') AND caller_left_at IS NULL",
+            (to_iso(at),),
+        )
+
+    async def offered(self, tx: Transaction) -> list[Contact]:
+        """Contacts offered to a counsellor and not yet answered."""
+        rows = await tx.conn.execute_fetchall("SELECT * FROM contacts WHERE state = 'offered'")
+        return [_contact(row) for row in rows]
+
+    async def left_while_waiting(self, tx: Transaction, cutoff: datetime) -> list[Contact]:
+        """Queued or offered web-chat contacts whose person left at or before `cutoff`."""
+        rows = await tx.conn.execute_fetchall(
+            "SELECT * FROM contacts WHERE channel = 'webchat'"
+            " AND state IN ('queued', 'offered')"
+            " AND caller_left_at IS NOT NULL AND caller_left_at <= ?",
+            (to_iso(cutoff),),
+        )
+        return [_contact(row) for row in rows]
+
+    async def waiting(self, limit: int | None = None) -> list[Contact]:
+        """Waiting contacts in queue order, read straight off the queue index."""
+        sql = f"SELECT * FROM {WAITING} ORDER BY {QUEUE_ORDER}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_contact(row) for row in await self._db.fetchall(sql)]
+
+    async def waiting_count(self) -> int:
+        """How many contacts are queued."""
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM {WAITING}"))
+
+    async def waiting_ahead_of(self, contact: Contact) -> int:
+        """How many queued contacts come before this one in queue order.
+
+        The comparison spells out `QUEUE_ORDER` so it counts within the index instead of
+        reading and sorting the queue.
+        """
+        return int(
+            await self._db.fetchval(
+                f"SELECT COUNT(*) FROM {WAITING} AND ("
+                " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
+                " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
+                (
+                    contact.risk.rank,
+                    contact.risk.rank,
+                    int(contact.requeued),
+                    int(contact.requeued),
+                    to_iso(contact.waiting_since),
+                    to_iso(contact.waiting_since),
+                    contact.id,
+                ),
+            )
+        )
+
+    async def mean_handle_minutes(self, ended_since: datetime) -> float | None:
+        """Mean minutes from answer to end of conversations ended since then; None if none."""
+        mean = await self._db.fetchval(
+            "SELECT AVG((julianday(ended_at) - julianday(answered_at)) * 1440.0) FROM contacts"
+            " WHERE ended_at IS NOT NULL AND answered_at IS NOT NULL AND ended_at >= ?",
+            (to_iso(ended_since),),
+        )
+        return None if mean is None else float(mean)
+
+    async def held_by(self, counsellor_id: int) -> list[Contact]:
+        """Contacts offered to, active with or in wrap-up by this counsellor, by id."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM contacts WHERE counsellor_id = ? AND state IN ('offered', 'active',"
+            " 'wrap_up') ORDER BY id",
+            (counsellor_id,),
+        )
+        return [_contact(row) for row in rows]
+
+    async def in_conversation(self) -> list[Contact]:
+        """Every contact offered, active or in wrap-up, by id."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM contacts WHERE state IN ('offered', 'active', 'wrap_up') ORDER BY id"
+        )
+        return [_contact(row) for row in rows]
+
+
+class MessageRepository:
+    """Messages of conversations; the text is sealed, bound to its contact."""
+
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(
+        self, tx: Transaction, contact_id: int, sender: str, author_id: int | None, text: str
+    ) -> Message:
+        """Store a message, stamped now."""
+        now = tx.clock.now()
+        sealed = self._cipher.seal(text, f"messages.body:{contact_id}")
+        cursor = await tx.execute(
+            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (contact_id, sender, author_id, sealed, to_iso(now)),
+        )
+        message_id = cursor.lastrowid
+        assert message_id is not None
+        return Message(message_id, contact_id, sender, author_id, text, now)
+
+    async def of_contact(self, contact_id: int) -> list[Message]:
+        """A contact's messages, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages"
+            " WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        )
+        return [self._open(row) for row in rows]
+
+    async def get(self, message_id: int) -> Message | None:
+        """One message by id, or None."""
+        row = await self._db.fetchone(
+            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages WHERE id = ?",
+            (message_id,),
+        )
+        return None if row is None else self._open(row)
+
+    def _open(self, row: aiosqlite.Row) -> Message:
+        text = self._cipher.open(row["body_enc"], f"messages.body:{row['contact_id']}")
+        return Message(
+            row["id"], row["contact_id"], row["sender"], row["author_id"], text, from_iso(row["at"])
+        )
+
+
+class NoteRepository:
+    """Counsellors' private notes; the text is sealed, bound to its contact."""
+
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(self, tx: Transaction, contact_id: int, author_id: int, text: str) -> Note:
+        """Store a note, stamped now."""
+        now = tx.clock.now()
+        cursor = await tx.execute(
+            "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)",
+            (
+                contact_id,
+                author_id,
+                self._cipher.seal(text, f"notes.body:{contact_id}"),
+                to_iso(now),
+            ),
+        )
+        note_id = cursor.lastrowid
+        assert note_id is not None
+        return Note(note_id, contact_id, author_id, text, now)
+
+    async def of_contact(self, contact_id: int) -> list[Note]:
+        """A contact's notes, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, contact_id, author_id, body_enc, at FROM notes"
+            " WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        )
+        return [
+            Note(
+                r["id"],
+                r["contact_id"],
+                r["author_id"],
+                self._cipher.open(r["body_enc"], f"notes.body:{contact_id}"),
+                from_iso(r["at"]),
+            )
+            for r in rows
+        ]
+
+
+class WrapUpRepository:
+    """Wrap-ups of closed contacts; the free-text summary is sealed, bound to its contact."""
+
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(self, tx: Transaction, contact_id: int, counsellor_id: int, wrap: WrapUp) -> None:
+        """Store a contact's wrap-up, stamped now (an empty summary is stored as NULL)."""
+        summary = (
+            self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
+            if wrap.summary
+            else None
+        )
+        await tx.execute(
+            "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
+            " follow_up_wanted, key_groups, summary_enc, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                contact_id,
+                counsellor_id,
+                wrap.category,
+                wrap.outcome,
+                wrap.referral,
+                int(wrap.follow_up_wanted),
+                json.dumps(list(wrap.key_groups)),
+                summary,
+                to_iso(tx.clock.now()),
+            ),
+        )
+
+    async def of_contact(self, contact_id: int) -> WrapUp | None:
+        """The wrap-up recorded for a contact, or None."""
+        row = await self._db.fetchone("SELECT * FROM wrap_ups WHERE contact_id = ?", (contact_id,))
+        if row is None:
+            return None
+        summary = (
+            self._cipher.open(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
+            if row["summary_enc"]
+            else ""
+        )
+        return WrapUp(
+            row["category"],
+            row["outcome"],
+            row["referral"],
+            bool(row["follow_up_wanted"]),
+            tuple(json.loads(row["key_groups"])),
+            summary,
+        )
+
+
+def _contact(row: aiosqlite.Row) -> Contact:
+    return Contact(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        state=ContactState(row["state"]),
+        risk=RiskLevel(row["risk"]),
+        district=row["district"],
+        lang=row["lang"],
+        waiting_since=from_iso(row["waiting_since"]),
+        requeued=bool(row["requeued"]),
+        counsellor_id=row["counsellor_id"],
+        ended_by=row["ended_by"],
+        answered_at=from_iso(row["answered_at"]) if row["answered_at"] else None,
+        ended_at=from_iso(row["ended_at"]) if row["ended_at"] else None,
+    )
