@@ -22,7 +22,15 @@ from hotline.risk import RiskLevel
 
 ENV_PREFIX = "HOTLINE_"
 # Environment variables that are not config keys: where things are, and secrets.
-ENV_NON_KEYS = {"HOTLINE_CONFIG", "HOTLINE_DATA_DIR", "HOTLINE_DATA_KEY"}
+ENV_NON_KEYS = {"HOTLINE_CONFIG", "HOTLINE_DATA_DIR", "HOTLINE_DATA_KEY", "HOTLINE_PUBLIC_URL"}
+# Twilio's own variable names, read as they are documented by Twilio.
+TWILIO_ENV = {
+    "account_sid": "TWILIO_ACCOUNT_SID",
+    "auth_token": "TWILIO_AUTH_TOKEN",
+    "api_key_sid": "TWILIO_API_KEY_SID",
+    "api_key_secret": "TWILIO_API_KEY_SECRET",
+    "twiml_app_sid": "TWILIO_TWIML_APP_SID",
+}
 
 
 class ConfigError(Exception):
@@ -100,6 +108,59 @@ class WebchatConfig:
     default_handle_minutes: int = 20
 
 
+TELEPHONY_TEXTS = (
+    "greeting",
+    "confidentiality",
+    "recording_notice",
+    "danger_prompt",
+    "district_prompt",
+    "district_option",
+    "wait_message",
+    "position",
+    "next_in_line",
+    "callback_offer",
+    "callback_confirmed",
+    "overflow",
+    "sms_received",
+)
+
+
+@dataclass(frozen=True)
+class TelephonyConfig:
+    """Twilio voice and SMS: where things are, the IVR's texts and its time limits.
+
+    `enabled` is derived: telephony runs only with an account SID and auth token.
+    """
+
+    public_url: str
+    api_base_url: str
+    phone_number: str
+    recording_enabled: bool
+    ask_district: bool
+    ring_timeout_seconds: int
+    callback_offer_after_seconds: int
+    overflow_after_seconds: int
+    backup_number: str
+    sms_inactivity_minutes: int
+    wait_pause_seconds: int
+    texts: Mapping[str, str]
+    account_sid: str | None = field(default=None, repr=False)
+    auth_token: str | None = field(default=None, repr=False)
+    api_key_sid: str | None = field(default=None, repr=False)
+    api_key_secret: str | None = field(default=None, repr=False)
+    twiml_app_sid: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when Twilio credentials are present."""
+        return bool(self.account_sid and self.auth_token)
+
+    @property
+    def browser_answering(self) -> bool:
+        """True when access tokens for the browser Voice SDK can be minted."""
+        return self.enabled and bool(self.api_key_sid and self.api_key_secret)
+
+
 @dataclass(frozen=True)
 class WrapUpConfig:
     """The choices on the counsellor's wrap-up form."""
@@ -127,6 +188,7 @@ class Config:
     districts: tuple[Option, ...]
     wrap_up: WrapUpConfig
     key_groups: tuple[Option, ...]
+    telephony: TelephonyConfig
     data_key: str | None = field(default=None, repr=False)
 
     def district(self, district_id: str) -> Option | None:
@@ -157,6 +219,13 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot be read: {exc}") from None
     _apply_env_overrides(raw, env, source)
+    telephony = raw.setdefault("telephony", {})
+    if isinstance(telephony, dict):
+        for key, variable in TWILIO_ENV.items():
+            if env.get(variable):
+                telephony[key] = env[variable]
+        if env.get("HOTLINE_PUBLIC_URL"):
+            telephony["public_url"] = env["HOTLINE_PUBLIC_URL"]
     data_dir = Path(env.get("HOTLINE_DATA_DIR") or "./var")
     return parse_config(raw, source=source, data_dir=data_dir, data_key=env.get("HOTLINE_DATA_KEY"))
 
@@ -388,6 +457,7 @@ def parse_config(
     )
     wrap.finish()
     key_groups = _options(root, "key_groups")
+    telephony = _telephony(root.section("telephony", required=True), districts)
     root.finish()
 
     return Config(
@@ -405,5 +475,62 @@ def parse_config(
         districts=districts,
         wrap_up=wrap_up,
         key_groups=key_groups,
+        telephony=telephony,
         data_key=data_key,
     )
+
+
+def _url(section: _Section, name: str, default: Any = ...) -> str:
+    value = section.text(name, default).rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            section.source, section.key(name), f"must start with http:// or https://, got {value!r}"
+        )
+    return value
+
+
+def _phone(section: _Section, name: str) -> str:
+    value = section.text(name).replace(" ", "")
+    if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
+        raise ConfigError(
+            section.source,
+            section.key(name),
+            f"must be an E.164 number like +8655312345678, got {value!r}",
+        )
+    return value
+
+
+def _telephony(section: _Section, districts: tuple[Option, ...]) -> TelephonyConfig:
+    texts_section = section.section("texts", required=True)
+    texts = {name: texts_section.text(name) for name in TELEPHONY_TEXTS}
+    texts_section.finish()
+    for name, fields in (("position", "{ahead}"), ("district_option", "{key}")):
+        if fields not in texts[name]:
+            raise ConfigError(section.source, texts_section.key(name), f"must contain {fields}")
+    if section.get("ask_district", bool, True) and len(districts) > 9:
+        raise ConfigError(
+            section.source,
+            section.key("ask_district"),
+            "a phone keypad offers 9 districts at most; set ask_district = false",
+        )
+    secrets = {
+        key: section.get(key, str, None)
+        for key in ("account_sid", "auth_token", "api_key_sid", "api_key_secret", "twiml_app_sid")
+    }
+    telephony = TelephonyConfig(
+        public_url=_url(section, "public_url"),
+        api_base_url=_url(section, "api_base_url", "https://api.twilio.com"),
+        phone_number=_phone(section, "phone_number"),
+        recording_enabled=section.get("recording_enabled", bool, False),
+        ask_district=section.get("ask_district", bool, True),
+        ring_timeout_seconds=section.positive("ring_timeout_seconds", 20),
+        callback_offer_after_seconds=section.positive("callback_offer_after_seconds", 180),
+        overflow_after_seconds=section.positive("overflow_after_seconds", 600),
+        backup_number=_phone(section, "backup_number"),
+        sms_inactivity_minutes=section.positive("sms_inactivity_minutes", 120),
+        wait_pause_seconds=section.positive("wait_pause_seconds", 20),
+        texts=texts,
+        **secrets,
+    )
+    section.finish()
+    return telephony

@@ -2,6 +2,7 @@
 
     queued → offered → active → wrap_up → closed
     queued/offered → abandoned        (the person left before anyone answered)
+    queued → transferred              (overflow: nobody could answer, sent to a backup)
     offered/active → queued           (re-queued at the head when the counsellor drops)
     offered/active → transferred      (handed to another service; ends the contact here)
 
@@ -42,11 +43,18 @@ class Channel(StrEnum):
     VOICE = "voice"
     SMS = "sms"
 
+    @property
+    def answers_at_once(self) -> bool:
+        """True when taking the contact is answering it; a call must ring and be picked up."""
+        return self is not Channel.VOICE
+
 
 OPEN_STATES = frozenset({ContactState.QUEUED, ContactState.OFFERED, ContactState.ACTIVE})
 
 TRANSITIONS: dict[ContactState, frozenset[ContactState]] = {
-    ContactState.QUEUED: frozenset({ContactState.OFFERED, ContactState.ABANDONED}),
+    ContactState.QUEUED: frozenset(
+        {ContactState.OFFERED, ContactState.ABANDONED, ContactState.TRANSFERRED}
+    ),
     ContactState.OFFERED: frozenset(
         {ContactState.ACTIVE, ContactState.QUEUED, ContactState.ABANDONED, ContactState.TRANSFERRED}
     ),
@@ -92,6 +100,9 @@ class Contact:
     ended_by: str | None
     answered_at: datetime | None
     ended_at: datetime | None
+    call_sid: str | None = None
+    transferred_to: str | None = None
+    callback_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,8 @@ class Message:
     author_id: int | None
     text: str
     at: datetime
+    # Outbound SMS only: 'pending' until the provider takes it, then what it reports.
+    delivery_status: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,12 @@ from hotline.risk import RiskLevel
 from hotline.store.contacts import (
     ContactRepository,
     MessageRepository,
+    NewContact,
     NoteRepository,
     WrapUpRepository,
 )
 from hotline.store.database import Database, Transaction
+from hotline.store.optouts import OptOutRepository
 
 # Message, Note and WrapUp are defined beside Contact (the store builds them too); the
 # channels and the console import them from here, as the records this service returns.
@@ -55,11 +57,13 @@ class Conversations:
         self._db = db
         self._config = config
         self._counsellors = counsellors
-        self._intake = Intake(db)
-        self._contacts = ContactRepository(db)
+        self._cipher = cipher
+        self._intake = Intake(db, cipher)
+        self._contacts = ContactRepository(db, cipher)
         self._messages = MessageRepository(db, cipher)
         self._notes = NoteRepository(db, cipher)
         self._wrap_ups = WrapUpRepository(db, cipher)
+        self._opt_outs = OptOutRepository(db)
 
     # -- arrival ---------------------------------------------------------------------------
 
@@ -94,6 +98,206 @@ class Conversations:
         """The person's last chat connection closed; they may come back (see `abandon_departed`)."""
         async with self._db.transaction() as tx:
             await self._contacts.mark_caller_left(tx, contact_id, tx.clock.now())
+
+    # -- phone calls and texts -----------------------------------------------------------
+
+    def caller_hash(self, number: str) -> str:
+        """The keyed hash that links a number's contacts without storing the number in clear."""
+        return self._cipher.keyed_hash(number)
+
+    async def start_call(
+        self, call_sid: str, number: str, risk: RiskLevel, district: str | None
+    ) -> Contact:
+        """Queue a phone call after the IVR; a webhook retried by Twilio finds the same contact."""
+        existing = await self._contacts.by_call_sid(call_sid)
+        if existing is not None:
+            return existing
+        if district is not None and self._config.district(district) is None:
+            district = None
+        contact = await self._intake.admit(
+            Arrival(
+                Channel.VOICE,
+                district,
+                self._config.ui.language,
+                risk,
+                None,
+                call_sid=call_sid,
+                caller_number=number,
+                caller_hash=self.caller_hash(number),
+            )
+        )
+        log.info("contact_started", contact_id=contact.id, channel="voice", risk=risk.value)
+        return contact
+
+    async def by_call_sid(self, call_sid: str) -> Contact | None:
+        """The contact of a phone call, if the call got as far as the queue."""
+        return await self._contacts.by_call_sid(call_sid)
+
+    async def caller_number(self, contact_id: int) -> str | None:
+        """The person's number, opened for a callback or an SMS reply (never for display)."""
+        return await self._contacts.caller_number(contact_id)
+
+    async def call_answered(self, contact_id: int, actor: str) -> Contact:
+        """The counsellor picked up: the conversation is on (a repeated callback is harmless)."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if contact.state is not ContactState.OFFERED:
+                return contact
+            return await self._move(
+                tx, contact, ContactState.ACTIVE, actor, answered_at=tx.clock.now()
+            )
+
+    async def call_not_answered(self, contact_id: int, reason: str) -> Contact:
+        """The counsellor's phone or browser did not pick up: back to the head of the queue."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if contact.state is not ContactState.OFFERED:
+                return contact
+            return await self._move(
+                tx,
+                contact,
+                ContactState.QUEUED,
+                "system",
+                reason=reason,
+                counsellor_id=None,
+                requeued=1,
+            )
+
+    async def call_ended(self, contact_id: int, waited_seconds: int | None = None) -> Contact:
+        """The caller's line closed: abandoned while waiting, or to wrap-up if they talked."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            now = tx.clock.now()
+            if contact.state in (ContactState.QUEUED, ContactState.OFFERED):
+                waited = (
+                    waited_seconds
+                    if waited_seconds is not None
+                    else int((now - contact.waiting_since).total_seconds())
+                )
+                return await self._move(
+                    tx,
+                    contact,
+                    ContactState.ABANDONED,
+                    "caller",
+                    event_data={"waited_seconds": waited},
+                    ended_by="caller",
+                    ended_at=now,
+                )
+            if contact.state is ContactState.ACTIVE:
+                return await self._move(
+                    tx, contact, ContactState.WRAP_UP, "caller", ended_by="caller", ended_at=now
+                )
+            return contact
+
+    async def overflow(self, contact_id: int, destination: str) -> Contact:
+        """Nobody could answer: the contact went to a backup, and says where."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if contact.state not in (ContactState.QUEUED, ContactState.OFFERED):
+                return contact
+            now = tx.clock.now()
+            return await self._move(
+                tx,
+                contact,
+                ContactState.TRANSFERRED,
+                "system",
+                event_data={
+                    "to": destination,
+                    "waited_seconds": int((now - contact.waiting_since).total_seconds()),
+                },
+                transferred_to=destination,
+                ended_at=now,
+                counsellor_id=None,
+            )
+
+    async def request_callback(self, contact_id: int) -> Contact:
+        """The caller chose to be called back rather than hold; they stay in the queue."""
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if contact.state is not ContactState.QUEUED or contact.callback_requested:
+                return contact
+            await self._contacts.flag_callback(tx, contact_id)
+            await tx.append_event("contact.callback_requested", f"contact:{contact_id}", "caller")
+            refreshed = await self._contacts.load(tx, contact_id)
+            assert refreshed is not None
+            return refreshed
+
+    async def sms_received(self, number: str, text: str) -> tuple[Contact, Message, bool]:
+        """File an inbound text: continue the number's open thread or open a new contact.
+
+        Returns the contact, the stored message, and whether the contact is new. One
+        transaction holds both, so a text is never stored without its contact or lost.
+        """
+        body = self.check_text(text)
+        caller = self.caller_hash(number)
+        window = timedelta(minutes=self._config.telephony.sms_inactivity_minutes)
+        async with self._db.transaction() as tx:
+            now = tx.clock.now()
+            contact = await self._contacts.open_sms_thread(tx, caller, now - window)
+            is_new = contact is None
+            if contact is None:
+                [contact] = await self._contacts.add_queued(
+                    tx,
+                    [
+                        NewContact(
+                            channel=Channel.SMS,
+                            risk=RiskLevel.NONE,
+                            district=None,
+                            lang=self._config.ui.language,
+                            caller_token_hash=None,
+                            connected=True,
+                            caller_number=number,
+                            caller_hash=caller,
+                        )
+                    ],
+                )
+                await tx.append_event(
+                    "contact.queued",
+                    f"contact:{contact.id}",
+                    "caller",
+                    {"channel": Channel.SMS.value, "district": None, "risk": contact.risk.value},
+                )
+            message = await self._append_message(tx, contact, "caller", None, body)
+            await self._contacts.touch(tx, contact.id)
+        return contact, message, is_new
+
+    async def sms_opt_out(self, number: str) -> None:
+        """The person texted STOP: record it (by keyed hash) so no reply is ever sent."""
+        async with self._db.transaction() as tx:
+            caller = self.caller_hash(number)
+            await self._opt_outs.add(tx, caller)
+            await tx.append_event("sms.opted_out", f"caller:{caller[:16]}", "caller")
+
+    async def sms_opt_in(self, number: str) -> None:
+        """The person texted START: texts may go to them again."""
+        async with self._db.transaction() as tx:
+            caller = self.caller_hash(number)
+            await self._opt_outs.remove(tx, caller)
+            await tx.append_event("sms.opted_in", f"caller:{caller[:16]}", "caller")
+
+    async def opted_out(self, number: str) -> bool:
+        """True when this number asked for no more texts."""
+        return await self._opt_outs.contains(self.caller_hash(number))
+
+    async def record_delivery(
+        self, message_id: int, status: str, provider_sid: str | None = None
+    ) -> None:
+        """What the SMS provider says of an outbound message (an event, so consoles update)."""
+        async with self._db.transaction() as tx:
+            message = await self._messages.get(message_id)
+            if message is None:
+                raise NotFound(f"message {message_id} does not exist")
+            await self._messages.set_delivery(tx, message_id, status, provider_sid)
+            await tx.append_event(
+                "message.delivery",
+                f"contact:{message.contact_id}",
+                "provider",
+                {"message_id": message_id, "status": status},
+            )
+
+    async def pending_deliveries(self) -> list[Message]:
+        """Outbound texts stored but not yet handed to the provider."""
+        return await self._messages.pending()
 
     # -- messages --------------------------------------------------------------------------
 
@@ -132,12 +336,35 @@ class Conversations:
                     f"replies can be sent only during the conversation (it is {contact.state})",
                     code="not_active",
                 )
-            return await self._append_message(tx, contact, "counsellor", counsellor_id, body)
+            if contact.channel is Channel.VOICE:
+                raise Conflict(
+                    "this is a phone call: speak with the person; use notes for writing",
+                    code="voice_call",
+                )
+            delivery = None
+            if contact.channel is Channel.SMS:
+                number = await self._contacts.caller_number(contact.id)
+                if number is not None and await self._opt_outs.contains(self.caller_hash(number)):
+                    raise Conflict(
+                        "the person texted STOP: no more texts may be sent to this number",
+                        code="opted_out",
+                    )
+                await self._contacts.touch(tx, contact.id)
+                delivery = "pending"  # the SMS channel hands it to the provider after commit
+            return await self._append_message(
+                tx, contact, "counsellor", counsellor_id, body, delivery
+            )
 
     async def _append_message(
-        self, tx: Transaction, contact: Contact, sender: str, author_id: int | None, body: str
+        self,
+        tx: Transaction,
+        contact: Contact,
+        sender: str,
+        author_id: int | None,
+        body: str,
+        delivery_status: str | None = None,
     ) -> Message:
-        message = await self._messages.add(tx, contact.id, sender, author_id, body)
+        message = await self._messages.add(tx, contact.id, sender, author_id, body, delivery_status)
         actor = f"user:{author_id}" if author_id else "caller"
         # The event carries the length, never the text: events feed logs and statistics.
         await tx.append_event(
@@ -199,9 +426,10 @@ class Conversations:
                 actor,
                 {"from": "queued", "to": "offered", "counsellor_id": counsellor_id},
             )
-            # Web chat has nothing to ring: the counsellor who took it is talking at once.
-            # (Voice keeps the contact offered until the call is answered.)
-            contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
+            # Web chat and SMS have nothing to ring: the counsellor who took it is talking at
+            # once. A call stays offered until the counsellor's phone or browser picks up.
+            if contact.channel.answers_at_once:
+                contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
         log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
         return contact
 

@@ -15,6 +15,7 @@ import asyncio
 from dataclasses import dataclass
 
 from hotline.contacts import Channel, Contact
+from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
 from hotline.store.contacts import ContactRepository, NewContact
 from hotline.store.database import Database
@@ -32,14 +33,17 @@ class Arrival:
     lang: str
     risk: RiskLevel
     caller_token_hash: str | None
+    call_sid: str | None = None
+    caller_number: str | None = None
+    caller_hash: str | None = None
 
 
 class Intake:
     """Admits arrivals to the queue, many per transaction when they come together."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
         self._db = db
-        self._contacts = ContactRepository(db)
+        self._contacts = ContactRepository(db, cipher)
         self._pending: list[tuple[Arrival, asyncio.Future[Contact]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -82,6 +86,9 @@ class Intake:
                         # A web-chat person is not connected until their socket opens: if it
                         # never does, the abandonment sweep must still find them.
                         connected=arrival.channel is not Channel.WEBCHAT,
+                        call_sid=arrival.call_sid,
+                        caller_number=arrival.caller_number,
+                        caller_hash=arrival.caller_hash,
                     )
                     for arrival in arrivals
                 ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from hotline.clock import ManualClock
 from hotline.config import Config
 from hotline.contacts import Channel, ContactState
+from hotline.crypto import FieldCipher
 from hotline.intake import Arrival, Intake
 from hotline.risk import RiskLevel
 from hotline.store.database import DB_FILE, Database
@@ -58,7 +60,7 @@ async def test_a_failed_batch_tells_every_waiter_and_commits_nothing(
     """If the write fails, each person in the batch gets the error; no half-batch is left."""
     db = await Database.open(config.data_dir / DB_FILE, clock)
     try:
-        intake = Intake(db)
+        intake = Intake(db, FieldCipher(os.urandom(32)))
         good = Arrival(Channel.WEBCHAT, None, "zh-CN", RiskLevel.NONE, "digest-a")
         clash = Arrival(Channel.WEBCHAT, None, "zh-CN", RiskLevel.NONE, "digest-a")
         results = await asyncio.gather(

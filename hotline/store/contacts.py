@@ -32,8 +32,12 @@ WAITING = "contacts INDEXED BY contacts_queue WHERE state = 'queued'"
 
 _NEW_CONTACT_COLUMNS = (
     "id, channel, state, risk, risk_rank, district, lang, waiting_since, caller_token_hash,"
-    " caller_left_at, created_at, updated_at"
+    " caller_left_at, created_at, updated_at, call_sid, caller_hash, caller_number_enc,"
+    " last_activity_at"
 )
+
+
+_MESSAGE_COLUMNS = "id, contact_id, sender, author_id, body_enc, at, delivery_status"
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,55 @@ class NewContact:
     # False while the person has no connection open yet: they are then stored as having
     # left at arrival, so the abandonment sweep finds them if they never connect.
     connected: bool
+    call_sid: str | None = None
+    # The person's phone number: sealed in the row, linked across contacts by keyed hash.
+    caller_number: str | None = None
+    caller_hash: str | None = None
 
 
 class ContactRepository:
     """Contact rows: the queue, the claim of the next contact, and guarded state changes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
         self._db = db
+        self._cipher = cipher
+
+    async def by_call_sid(self, call_sid: str) -> Contact | None:
+        """The contact of a phone call, or None."""
+        row = await self._db.fetchone("SELECT * FROM contacts WHERE call_sid = ?", (call_sid,))
+        return None if row is None else _contact(row)
+
+    async def caller_number(self, contact_id: int) -> str | None:
+        """The person's phone number, opened (for a callback or an SMS reply only)."""
+        sealed = await self._db.fetchval(
+            "SELECT caller_number_enc FROM contacts WHERE id = ?", (contact_id,)
+        )
+        if sealed is None:
+            return None
+        return self._cipher.open(sealed, f"contacts.caller_number:{contact_id}")
+
+    async def open_sms_thread(
+        self, tx: Transaction, caller_hash: str, active_since: datetime
+    ) -> Contact | None:
+        """The open SMS contact from this number with activity since then, if any."""
+        row = await tx.fetchone(
+            "SELECT * FROM contacts WHERE caller_hash = ? AND channel = 'sms'"
+            " AND state IN ('queued', 'offered', 'active') AND last_activity_at >= ?"
+            " ORDER BY id DESC LIMIT 1",
+            (caller_hash, to_iso(active_since)),
+        )
+        return None if row is None else _contact(row)
+
+    async def touch(self, tx: Transaction, contact_id: int) -> None:
+        """Record activity (a message either way) now."""
+        await tx.execute(
+            "UPDATE contacts SET last_activity_at = ? WHERE id = ?",
+            (to_iso(tx.clock.now()), contact_id),
+        )
+
+    async def flag_callback(self, tx: Transaction, contact_id: int) -> None:
+        """The caller asked to be called back instead of holding."""
+        await tx.execute("UPDATE contacts SET callback_requested = 1 WHERE id = ?", (contact_id,))
 
     async def get(self, contact_id: int) -> Contact | None:
         """A contact by id as last committed, or None."""
@@ -104,6 +150,12 @@ class ContactRepository:
                     None if arrival.connected else stamp,
                     stamp,
                     stamp,
+                    arrival.call_sid,
+                    arrival.caller_hash,
+                    self._cipher.seal(arrival.caller_number, f"contacts.caller_number:{contact_id}")
+                    if arrival.caller_number
+                    else None,
+                    stamp,
                 )
             )
             contacts.append(
@@ -120,10 +172,11 @@ class ContactRepository:
                     ended_by=None,
                     answered_at=None,
                     ended_at=None,
+                    call_sid=arrival.call_sid,
                 )
             )
         await tx.conn.executemany(
-            f"INSERT INTO contacts ({_NEW_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
+            f"INSERT INTO contacts ({_NEW_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows
         )
         return contacts
 
@@ -267,25 +320,47 @@ class MessageRepository:
         self._cipher = cipher
 
     async def add(
-        self, tx: Transaction, contact_id: int, sender: str, author_id: int | None, text: str
+        self,
+        tx: Transaction,
+        contact_id: int,
+        sender: str,
+        author_id: int | None,
+        text: str,
+        delivery_status: str | None = None,
     ) -> Message:
         """Store a message, stamped now."""
         now = tx.clock.now()
         sealed = self._cipher.seal(text, f"messages.body:{contact_id}")
         cursor = await tx.execute(
-            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (contact_id, sender, author_id, sealed, to_iso(now)),
+            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at, delivery_status)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (contact_id, sender, author_id, sealed, to_iso(now), delivery_status),
         )
         message_id = cursor.lastrowid
         assert message_id is not None
-        return Message(message_id, contact_id, sender, author_id, text, now)
+        return Message(message_id, contact_id, sender, author_id, text, now, delivery_status)
+
+    async def set_delivery(
+        self, tx: Transaction, message_id: int, status: str, provider_sid: str | None = None
+    ) -> None:
+        """Record what the SMS provider says of an outbound message."""
+        await tx.execute(
+            "UPDATE messages SET delivery_status = ?, provider_sid = COALESCE(?, provider_sid)"
+            " WHERE id = ?",
+            (status, provider_sid, message_id),
+        )
+
+    async def pending(self) -> list[Message]:
+        """Outbound SMS not yet handed to the provider (e.g. a restart came between)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE delivery_status = 'pending' ORDER BY id"
+        )
+        return [self._open(row) for row in rows]
 
     async def of_contact(self, contact_id: int) -> list[Message]:
         """A contact's messages, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages"
-            " WHERE contact_id = ? ORDER BY id",
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE contact_id = ? ORDER BY id",
             (contact_id,),
         )
         return [self._open(row) for row in rows]
@@ -293,7 +368,7 @@ class MessageRepository:
     async def get(self, message_id: int) -> Message | None:
         """One message by id, or None."""
         row = await self._db.fetchone(
-            "SELECT id, contact_id, sender, author_id, body_enc, at FROM messages WHERE id = ?",
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?",
             (message_id,),
         )
         return None if row is None else self._open(row)
@@ -301,7 +376,13 @@ class MessageRepository:
     def _open(self, row: aiosqlite.Row) -> Message:
         text = self._cipher.open(row["body_enc"], f"messages.body:{row['contact_id']}")
         return Message(
-            row["id"], row["contact_id"], row["sender"], row["author_id"], text, from_iso(row["at"])
+            row["id"],
+            row["contact_id"],
+            row["sender"],
+            row["author_id"],
+            text,
+            from_iso(row["at"]),
+            row["delivery_status"],
         )
 
 
@@ -412,4 +493,7 @@ def _contact(row: aiosqlite.Row) -> Contact:
         ended_by=row["ended_by"],
         answered_at=from_iso(row["answered_at"]) if row["answered_at"] else None,
         ended_at=from_iso(row["ended_at"]) if row["ended_at"] else None,
+        call_sid=row["call_sid"],
+        transferred_to=row["transferred_to"],
+        callback_requested=bool(row["callback_requested"]),
     )
