@@ -134,6 +134,35 @@ class Users:
         user_id = await self._db.fetchval("SELECT id FROM users WHERE username = ?", (username,))
         return None if user_id is None else await self.get(user_id)
 
+    async def answer_target(self, user_id: int) -> tuple[str, str]:
+        """How a counsellor's phone calls reach them: ("client", identity) or ("number", +…).
+
+        The browser (Twilio Voice SDK, identity `counsellor-<id>`) unless they chose their
+        own phone and a number is on record.
+        """
+        row = await self._db.fetchone(
+            "SELECT answer_by, phone_enc FROM users WHERE id = ?", (user_id,)
+        )
+        if row is not None and row["answer_by"] == "phone" and row["phone_enc"]:
+            return "number", self._cipher.open(row["phone_enc"], f"users.phone:{user_id}")
+        return "client", f"counsellor-{user_id}"
+
+    async def set_answer_by(self, user_id: int, answer_by: str, phone: str | None = None) -> None:
+        """Choose the browser or a phone number for a counsellor's calls."""
+        if answer_by not in ("browser", "phone"):
+            raise InvalidInput("answer_by must be browser or phone", field="answer_by")
+        if answer_by == "phone" and not (phone and phone.startswith("+") and phone[1:].isdigit()):
+            raise InvalidInput("a phone number like +8613900000000 is needed", field="phone")
+        sealed = self._cipher.seal(phone, f"users.phone:{user_id}") if phone else None
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE users SET answer_by = ?, phone_enc = ? WHERE id = ?",
+                (answer_by, sealed, user_id),
+            )
+            await tx.append_event(
+                "user.answer_by", f"user:{user_id}", "admin", {"answer_by": answer_by}
+            )
+
     async def all_with_role(self, *roles: Role) -> list[User]:
         """Every active account holding one of these roles."""
         marks = ",".join("?" for _ in roles)

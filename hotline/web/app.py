@@ -16,6 +16,9 @@ from importlib import resources
 import structlog
 from aiohttp import web
 
+from hotline.channels.sms import SmsChannel, setup_sms
+from hotline.channels.twilio_api import TwilioGateway
+from hotline.channels.voice import VoiceChannel, setup_voice
 from hotline.channels.webchat import setup_chat
 from hotline.clock import Clock, SystemClock
 from hotline.config import Config
@@ -64,12 +67,15 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     setup_errors(app)
 
     app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.on_shutdown.append(_close_sockets)
 
     setup_health(app)
     setup_auth(app)
     setup_chat(app)
+    setup_voice(app)
+    setup_sms(app)
     setup_console(app)
     app.router.add_get("/", _to_chat)
     app.router.add_static("/static", str(resources.files("hotline.web") / "static"))
@@ -112,6 +118,22 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.close()
 
 
+async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The Twilio gateway (when credentials are set) and the voice and SMS channels."""
+    config = app[keys.CONFIG]
+    gateway = TwilioGateway(config.telephony) if config.telephony.enabled else None
+    conversations = app[keys.CONVERSATIONS]
+    app[keys.TWILIO] = gateway
+    app[keys.VOICE] = VoiceChannel(
+        config, conversations, app[keys.COUNSELLORS], app[keys.USERS], gateway
+    )
+    app[keys.SMS] = SmsChannel(config, conversations, gateway)
+    log.info("telephony", enabled=config.telephony.enabled)
+    yield
+    if gateway is not None:
+        await gateway.close()
+
+
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the sweeper loop for the life of the app."""
     task = asyncio.create_task(_sweep_forever(app))
@@ -130,6 +152,8 @@ async def _sweep_forever(app: web.Application) -> None:
             if abandoned:
                 log.info("contacts_abandoned", count=len(abandoned))
             await app[keys.SESSIONS].purge_expired()
+            if app[keys.TWILIO] is not None:
+                await app[keys.SMS].deliver_pending()
             await app[keys.DATABASE].checkpoint()
         except Exception as exc:  # the loop must outlive one bad sweep
             log.error("sweep_failed", error_type=type(exc).__name__)

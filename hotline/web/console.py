@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
 
-from hotline.contacts import Contact, Note
+from hotline.channels.voice import CallNotConnected
+from hotline.contacts import Channel, Contact, Note
 from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
 from hotline.events import Subscription
@@ -227,6 +229,18 @@ async def take_next(request: web.Request) -> web.Response:
         return web.json_response(
             {"error": "queue_empty", "message": "nobody is waiting right now"}, status=409
         )
+    if contact.channel is Channel.VOICE:
+        try:
+            await request.app[keys.VOICE].connect(contact, staff.user.id)
+        except CallNotConnected:
+            return web.json_response(
+                {
+                    "error": "call_not_connected",
+                    "message": "the call could not be put through; it is first in the queue again",
+                },
+                status=502,
+            )
+        contact = await request.app[keys.CONVERSATIONS].get(contact.id)
     return web.json_response({"contact": await contact_detail(request.app, contact)})
 
 
@@ -260,9 +274,13 @@ async def post_message(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/messages: a reply to the person."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
     body = await _json_body(request)
-    message = await request.app[keys.CONVERSATIONS].counsellor_message(
-        int(request.match_info["contact_id"]), staff.user.id, body.get("text")
-    )
+    conversations = request.app[keys.CONVERSATIONS]
+    contact_id = int(request.match_info["contact_id"])
+    message = await conversations.counsellor_message(contact_id, staff.user.id, body.get("text"))
+    if message.delivery_status == "pending":  # a text: hand it to the SMS provider now
+        contact = await conversations.get(contact_id)
+        status = await request.app[keys.SMS].deliver(contact, message)
+        message = replace(message, delivery_status=status)
     return web.json_response(message_json(message), status=201)
 
 
@@ -282,6 +300,7 @@ async def end_contact(request: web.Request) -> web.Response:
     contact = await request.app[keys.CONVERSATIONS].counsellor_end(
         int(request.match_info["contact_id"]), staff.user.id
     )
+    await request.app[keys.VOICE].hang_up(contact)  # a phone call ends on the line too
     return web.json_response(await contact_detail(request.app, contact))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from hotline.clock import Clock
@@ -17,6 +19,11 @@ from hotline.web.presence import PresenceWatch
 from hotline.web.ratelimit import RateLimiter
 from hotline.web.websockets import SocketRegistry
 
+if TYPE_CHECKING:  # the channels import these keys; at run time the key needs no class
+    from hotline.channels.sms import SmsChannel
+    from hotline.channels.twilio_api import TwilioGateway
+    from hotline.channels.voice import VoiceChannel
+
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
 BUS = web.AppKey("bus", EventBus)
@@ -31,3 +38,6 @@ LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 CHAT_MESSAGE_LIMITER = web.AppKey("chat_message_limiter", RateLimiter)
 SOCKETS = web.AppKey("sockets", SocketRegistry)
 PRESENCE_WATCH = web.AppKey("presence_watch", PresenceWatch)
+VOICE: web.AppKey[VoiceChannel] = web.AppKey("voice")
+SMS: web.AppKey[SmsChannel] = web.AppKey("sms")
+TWILIO: web.AppKey[TwilioGateway | None] = web.AppKey("twilio")

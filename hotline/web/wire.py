@@ -14,4 +14,5 @@ def message_json(message: Message) -> dict[str, Any]:
         "from": message.sender,
         "text": message.text,
         "at": message.at.isoformat(),
+        "delivery_status": message.delivery_status,
     }
