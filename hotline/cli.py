@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="generate a password and print it once instead of prompting",
     )
+    add.add_argument(
+        "--answer-by",
+        choices=["browser", "phone"],
+        default="browser",
+        help="how this counsellor answers phone calls (default: browser)",
+    )
+    add.add_argument("--phone", help="the counsellor's own number (+86...) for --answer-by phone")
 
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
@@ -138,6 +145,11 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
     from hotline.store.keycheck import data_cipher
     from hotline.users import Role, Users, generate_password
 
+    if args.answer_by == "phone" and not (
+        args.phone and args.phone.startswith("+") and args.phone[1:].isdigit()
+    ):
+        print("hotline: --answer-by phone needs --phone +86...", file=sys.stderr)
+        return 2
     if args.generate_password or not sys.stdin.isatty():
         password, generated = generate_password(), True
     else:
@@ -151,6 +163,8 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
     try:
         users = Users(db, cipher)
         user = await users.add(args.name, args.display_name or args.name, Role(args.role), password)
+        if args.answer_by != "browser" or args.phone:
+            await users.set_answer_by(user.id, args.answer_by, args.phone)
     except DomainError as exc:
         print(f"hotline: {exc.message}", file=sys.stderr)
         return 1

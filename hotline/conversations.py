@@ -401,7 +401,9 @@ class Conversations:
 
     # -- the queue -------------------------------------------------------------------------
 
-    async def take_next(self, counsellor_id: int) -> Contact | None:
+    async def take_next(
+        self, counsellor_id: int, channels: frozenset[Channel] | None = None
+    ) -> Contact | None:
         """Give the most urgent waiting contact to this counsellor, or None if nobody waits.
 
         The claim is one `UPDATE ... WHERE state = 'queued' RETURNING` inside a write
@@ -416,7 +418,7 @@ class Conversations:
             )
         async with self._db.transaction() as tx:
             now = tx.clock.now()
-            contact = await self._contacts.claim_next(tx, counsellor_id, now)
+            contact = await self._contacts.claim_next(tx, counsellor_id, now, channels)
             if contact is None:
                 return None
             actor = f"user:{counsellor_id}"

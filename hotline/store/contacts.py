@@ -180,7 +180,13 @@ class ContactRepository:
         )
         return contacts
 
-    async def claim_next(self, tx: Transaction, counsellor_id: int, at: datetime) -> Contact | None:
+    async def claim_next(
+        self,
+        tx: Transaction,
+        counsellor_id: int,
+        at: datetime,
+        channels: frozenset[Channel] | None = None,
+    ) -> Contact | None:
         """Offer the first waiting contact to a counsellor; None when nobody waits.
 
         One statement picks and claims: the `state = 'queued'` guard is checked by the same
@@ -188,9 +194,12 @@ class ContactRepository:
         or several on the same file) never receive the same contact. A separate SELECT and
         UPDATE would leave a gap between them for another process's claim.
         """
+        only = ""
+        if channels is not None:  # fixed enum values, never user input
+            only = " AND channel IN (" + ", ".join(f"'{c.value}'" for c in sorted(channels)) + ")"
         row = await tx.fetchone(
             "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
-            f" WHERE id = (SELECT id FROM {WAITING}"
+            f" WHERE id = (SELECT id FROM {WAITING}{only}"
             f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
             (counsellor_id, to_iso(at)),
         )

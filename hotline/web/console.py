@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
 
 from hotline.channels.voice import CallNotConnected
 from hotline.contacts import Channel, Contact, Note
@@ -32,9 +34,12 @@ from hotline.web.auth import (
     require_staff,
 )
 from hotline.web.pages import page_language, render
+from hotline.web.request_context import CONSOLE_CSP
 from hotline.web.wire import message_json
 
 log = structlog.get_logger(__name__)
+
+VOICE_TOKEN_SECONDS = 3600
 
 
 def queue_item(contact: Contact, position: int | None = None) -> dict[str, Any]:
@@ -159,7 +164,7 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/login?next=/console")
     if staff.user.role not in CONSOLE_ROLES:
         return forbidden_page(request, staff.user.role)
-    return render(
+    response = render(
         "console.html",
         request.app[keys.CONFIG],
         lang=page_language(request, request.app[keys.CONFIG]),
@@ -168,6 +173,10 @@ async def console_page(request: web.Request) -> web.StreamResponse:
         user_id=str(staff.user.id),
         display_name=staff.user.display_name,
     )
+    # Only the console may reach Twilio's voice hosts, and use the microphone.
+    response.headers["Content-Security-Policy"] = CONSOLE_CSP
+    response.headers["Permissions-Policy"] = "microphone=(self)"
+    return response
 
 
 async def console_state(request: web.Request) -> web.Response:
@@ -233,6 +242,15 @@ async def take_next(request: web.Request) -> web.Response:
         try:
             await request.app[keys.VOICE].connect(contact, staff.user.id)
         except CallNotConnected:
+            # The call is first in the queue again. If the phone service is down, taking it
+            # again would fail the same way and block every text behind it, so the
+            # counsellor is given the next text contact instead, and told why.
+            texts = await request.app[keys.CONVERSATIONS].take_next(
+                staff.user.id, frozenset({Channel.WEBCHAT, Channel.SMS})
+            )
+            if texts is not None:
+                detail = await contact_detail(request.app, texts)
+                return web.json_response({"contact": detail, "notice": "call_not_connected"})
             return web.json_response(
                 {
                     "error": "call_not_connected",
@@ -312,6 +330,39 @@ async def wrap_up(request: web.Request) -> web.Response:
         int(request.match_info["contact_id"]), staff.user.id, body
     )
     return web.json_response(await contact_detail(request.app, contact))
+
+
+async def voice_token(request: web.Request) -> web.Response:
+    """GET /console/api/voice-token: an access token for the browser's Twilio Voice SDK.
+
+    The identity is `counsellor-<id>`, the one a taken call is dialled to; the token only
+    lets this browser receive calls (and place them through the configured TwiML app).
+    """
+    staff = await require_staff(request, CONSOLE_ROLES)
+    telephony = request.app[keys.CONFIG].telephony
+    if not telephony.browser_answering:
+        return web.json_response(
+            {
+                "error": "voice_unavailable",
+                "message": "browser answering is not configured; calls go to your phone",
+            },
+            status=404,
+        )
+    identity = f"counsellor-{staff.user.id}"
+    assert telephony.account_sid and telephony.api_key_sid and telephony.api_key_secret
+    token = AccessToken(
+        telephony.account_sid,
+        telephony.api_key_sid,
+        telephony.api_key_secret,
+        identity=identity,
+        ttl=VOICE_TOKEN_SECONDS,
+    )
+    token.add_grant(
+        VoiceGrant(incoming_allow=True, outgoing_application_sid=telephony.twiml_app_sid)
+    )
+    return web.json_response(
+        {"token": token.to_jwt(), "identity": identity, "expires_in": VOICE_TOKEN_SECONDS}
+    )
 
 
 # -- live updates ------------------------------------------------------------------------
@@ -431,4 +482,5 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/notes", post_note)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/end", end_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
+    app.router.add_get("/console/api/voice-token", voice_token)
     app.router.add_get("/console/ws", console_socket)

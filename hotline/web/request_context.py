@@ -17,6 +17,14 @@ from hotline.web.middleware_types import Handler
 
 log = structlog.get_logger("hotline.request")
 
+# The console may talk to Twilio's voice service (the browser answers calls with the Voice
+# SDK, which signals over wss and fetches its settings over https); no other page may.
+CONSOLE_CSP = (
+    "default-src 'self'; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
+    "img-src 'self' data:; media-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
