@@ -56,8 +56,67 @@ INTAKE_RATIO_TARGET = 0.2
 QUEUE_BACKLOG = 10_000  # people waiting while "take next" is measured
 TAKE_WARMUP = 20  # takes before measuring (first statements compile, caches fill)
 
+VOICE_WEBHOOK_RATIO_TARGET = 0.25
+
 CHAT_PATH = "/chat/api/conversations"
 CHAT_BODY = json.dumps({"district": "jinghu", "lang": "zh-CN"}).encode("utf-8")
+VOICE_PATH = "/twilio/voice"
+# Credentials for the benchmark's own throwaway hotline; nothing reaches Twilio.
+BENCH_ACCOUNT_SID = "AC" + "b" * 32
+BENCH_AUTH_TOKEN = "bench-auth-token"  # noqa: S105 (a throwaway, local-only token)
+BENCH_PUBLIC_URL = "https://hotline.bench.invalid"
+VOICE_PARAMS = {
+    "CallSid": "CA" + "c" * 32,
+    "AccountSid": BENCH_ACCOUNT_SID,
+    "From": "+8613900000000",
+    "To": "+865533110000",
+    "CallStatus": "ringing",
+    "Direction": "inbound",
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One kind of request measured against the hotline and against a minimal handler."""
+
+    name: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    status: int
+    # What the minimal yardstick does with the body: "json" parses it, "form" reads it.
+    minimal: str
+    # The first bytes every good answer starts with (checked on every response).
+    answer_prefix: bytes = b""
+
+
+def _workloads() -> dict[str, Workload]:
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(BENCH_AUTH_TOKEN).compute_signature(
+        BENCH_PUBLIC_URL + VOICE_PATH, VOICE_PARAMS
+    )
+    return {
+        "intake": Workload(
+            "intake", CHAT_PATH, CHAT_BODY, {"Content-Type": "application/json"}, 201, "json"
+        ),
+        "voice": Workload(
+            "voice",
+            VOICE_PATH,
+            urlencode(VOICE_PARAMS).encode("ascii"),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+            200,
+            "form",
+            answer_prefix=b"<?xml",
+        ),
+    }
+
+
 CONCURRENCY = 32
 SERVER_START_SECONDS = 60.0
 
@@ -130,9 +189,17 @@ def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> in
             )
         report.metrics.extend(take.metrics)
         report.context["take_next"] = take.context
-        intake = _bench_intake(replace(bench_config, data_dir=Path(tmp) / "intake"), sizes)
+        workloads = _workloads()
+        intake = _bench_ratio(
+            workloads["intake"], replace(bench_config, data_dir=Path(tmp) / "intake"), sizes
+        )
         report.metrics.extend(intake.metrics)
         report.context["intake"] = intake.context
+        voice = _bench_ratio(
+            workloads["voice"], replace(bench_config, data_dir=Path(tmp) / "voice"), sizes
+        )
+        report.metrics.extend(voice.metrics)
+        report.context["voice_webhook"] = voice.context
 
     _print_table(report.metrics)
     if json_path is not None:
@@ -151,7 +218,15 @@ def _bench_config(config: Config, data_dir: Path) -> Config:
     key never meets benchmark data.
     """
     webchat = replace(config.webchat, starts_per_minute=10**9, messages_per_window=10**9)
-    return replace(config, data_dir=data_dir, webchat=webchat, data_key=None)
+    telephony = replace(
+        config.telephony,
+        account_sid=BENCH_ACCOUNT_SID,
+        auth_token=BENCH_AUTH_TOKEN,
+        public_url=BENCH_PUBLIC_URL,
+        api_key_sid=None,
+        api_key_secret=None,
+    )
+    return replace(config, data_dir=data_dir, webchat=webchat, telephony=telephony, data_key=None)
 
 
 @contextlib.contextmanager
@@ -326,9 +401,8 @@ class _Server:
     process: BaseProcess
     port: int
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{CHAT_PATH}"
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
 
 
 @dataclass(frozen=True)
@@ -344,8 +418,12 @@ class _Round:
         return self.requests / self.seconds
 
 
-def _bench_intake(config: Config, sizes: Sizes) -> Report:
-    """Conversations started per second over HTTP, relative to a minimal aiohttp handler.
+def _bench_ratio(workload: Workload, config: Config, sizes: Sizes) -> Report:
+    """Requests per second of a hotline endpoint, relative to a minimal aiohttp handler.
+
+    `intake`: web-chat conversations started (POST /chat/api/conversations, JSON); `voice`:
+    signed Twilio voice webhooks answered with TwiML (POST /twilio/voice, form-encoded,
+    signature checked with twilio's validator) against a handler that only reads the form.
 
     Both servers run in their own subprocess, started the same way (spawned interpreter,
     `AppRunner` + `TCPSite` on 127.0.0.1, no access log, info logs off), and both are driven
@@ -361,10 +439,10 @@ def _bench_intake(config: Config, sizes: Sizes) -> Report:
     try:
         # Start both before measuring either: the idle one costs nothing, and the hotline's
         # slower start (migrations, key file) overlaps with the minimal one's.
-        started.append(_spawn("minimal", None))
-        started.append(_spawn("hotline", config))
+        started.append(_spawn("minimal", None, workload))
+        started.append(_spawn("hotline", config, workload))
         servers = [_await_port(kind, proc, conn) for kind, proc, conn in started]
-        rounds = asyncio.run(_drive_rounds(servers, sizes))
+        rounds = asyncio.run(_drive_rounds(servers, sizes, workload))
     finally:
         for _, process, conn in started:
             conn.close()
@@ -375,18 +453,20 @@ def _bench_intake(config: Config, sizes: Sizes) -> Report:
     ratio = hotline / minimal
     for kind in ("minimal", "hotline"):
         shown = ", ".join(f"{r.per_second:.0f}/s" for r in rounds[kind])
-        print(f"intake {kind}: {shown} (best {best[kind].per_second:.0f}/s)", flush=True)
+        print(f"{workload.name} {kind}: {shown} (best {best[kind].per_second:.0f}/s)", flush=True)
+    if workload.name == "intake":
+        names, target = (
+            ("intake_ratio", "intake_per_second", "minimal_per_second"),
+            INTAKE_RATIO_TARGET,
+        )
+    else:
+        names = ("voice_webhook_ratio", "voice_webhook_per_second", "minimal_form_per_second")
+        target = VOICE_WEBHOOK_RATIO_TARGET
     return Report(
         metrics=[
-            Metric(
-                "intake_ratio",
-                round(ratio, 4),
-                "ratio",
-                f">= {INTAKE_RATIO_TARGET:g}",
-                ratio >= INTAKE_RATIO_TARGET,
-            ),
-            Metric("intake_per_second", round(hotline, 1), "requests/s"),
-            Metric("minimal_per_second", round(minimal, 1), "requests/s"),
+            Metric(names[0], round(ratio, 4), "ratio", f">= {target:g}", ratio >= target),
+            Metric(names[1], round(hotline, 1), "requests/s"),
+            Metric(names[2], round(minimal, 1), "requests/s"),
         ],
         context={
             "concurrency": CONCURRENCY,
@@ -412,12 +492,14 @@ def _bench_intake(config: Config, sizes: Sizes) -> Report:
     )
 
 
-def _spawn(kind: str, config: Config | None) -> tuple[str, BaseProcess, Connection]:
+def _spawn(
+    kind: str, config: Config | None, workload: Workload
+) -> tuple[str, BaseProcess, Connection]:
     """Start a server in a fresh interpreter ("spawn": nothing inherited from this process)."""
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(
-        target=_serve, args=(kind, config, send), name=f"bench-{kind}", daemon=True
+        target=_serve, args=(kind, config, workload, send), name=f"bench-{kind}", daemon=True
     )
     process.start()
     send.close()
@@ -450,7 +532,7 @@ def _stop(process: BaseProcess) -> None:
         process.close()
 
 
-def _serve(kind: str, config: Config | None, conn: Connection) -> None:
+def _serve(kind: str, config: Config | None, workload: Workload, conn: Connection) -> None:
     """Child process: serve one app on a free local port until SIGTERM."""
     from hotline.logs import configure_logging
 
@@ -459,17 +541,19 @@ def _serve(kind: str, config: Config | None, conn: Connection) -> None:
 
     # One JSON line per request to a shared stdout would measure the terminal, not the server.
     configure_logging(level="warning")
-    asyncio.run(_serve_async(kind, config, conn))
+    asyncio.run(_serve_async(kind, config, workload, conn))
 
 
-async def _serve_async(kind: str, config: Config | None, conn: Connection) -> None:
+async def _serve_async(
+    kind: str, config: Config | None, workload: Workload, conn: Connection
+) -> None:
     if kind == "hotline":
         from hotline.web.app import create_app
 
         assert config is not None
         app = create_app(config)
     else:
-        app = _minimal_app()
+        app = _minimal_app(workload)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     stop = asyncio.Event()
@@ -485,32 +569,42 @@ async def _serve_async(kind: str, config: Config | None, conn: Connection) -> No
         await runner.cleanup()
 
 
-def _minimal_app() -> web.Application:
-    """The yardstick: aiohttp reading a JSON body and answering 201, and nothing else."""
+def _minimal_app(workload: Workload) -> web.Application:
+    """The yardstick: aiohttp reading the body (JSON or form) and answering, nothing else."""
 
-    async def start(request: web.Request) -> web.Response:
+    async def json_body(request: web.Request) -> web.Response:
         await request.json()
-        return web.json_response({"ok": True}, status=201)
+        return web.json_response({"ok": True}, status=workload.status)
+
+    async def form_body(request: web.Request) -> web.Response:
+        await request.post()
+        return web.Response(
+            body=b'<?xml version="1.0" encoding="UTF-8"?><Response/>',
+            content_type="text/xml",
+            status=workload.status,
+        )
 
     app = web.Application()
-    app.router.add_post(CHAT_PATH, start)
+    app.router.add_post(workload.path, json_body if workload.minimal == "json" else form_body)
     return app
 
 
-async def _drive_rounds(servers: list[_Server], sizes: Sizes) -> dict[str, list[_Round]]:
+async def _drive_rounds(
+    servers: list[_Server], sizes: Sizes, workload: Workload
+) -> dict[str, list[_Round]]:
     """Wait for each server, warm it up, then alternate measured rounds."""
     rounds: dict[str, list[_Round]] = {s.kind: [] for s in servers}
     for server in servers:
-        await _wait_ready(server)
+        await _wait_ready(server, workload)
     for server in servers:
-        await _load(server, sizes.warmup_seconds)
+        await _load(server, sizes.warmup_seconds, workload)
     for _ in range(sizes.rounds):
         for server in servers:
-            rounds[server.kind].append(await _load(server, sizes.measure_seconds))
+            rounds[server.kind].append(await _load(server, sizes.measure_seconds, workload))
     return rounds
 
 
-async def _wait_ready(server: _Server) -> None:
+async def _wait_ready(server: _Server, workload: Workload) -> None:
     """Poll until the server answers: /healthz for the hotline, the endpoint itself otherwise."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     async with aiohttp.ClientSession() as session:
@@ -522,9 +616,9 @@ async def _wait_ready(server: _Server) -> None:
                             return
                 else:
                     async with session.post(
-                        server.url, data=CHAT_BODY, headers={"Content-Type": "application/json"}
+                        server.url(workload.path), data=workload.body, headers=workload.headers
                     ) as resp:
-                        if resp.status == 201:
+                        if resp.status == workload.status:
                             return
             except aiohttp.ClientError:
                 pass
@@ -533,25 +627,27 @@ async def _wait_ready(server: _Server) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _load(server: _Server, seconds: float) -> _Round:
-    """Keep `CONCURRENCY` requests in flight for `seconds`; count the 201s.
+async def _load(server: _Server, seconds: float, workload: Workload) -> _Round:
+    """Keep `CONCURRENCY` requests in flight for `seconds`; count the good answers.
 
     In-flight requests at the deadline are allowed to finish and are counted, with the time
     they took, so the rate is not biased by cutting the last requests off.
     """
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    headers = {"Content-Type": "application/json"}
+    url = server.url(workload.path)
     done = 0
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker(deadline: float) -> None:
             nonlocal done
             while time.perf_counter() < deadline:
-                async with session.post(server.url, data=CHAT_BODY, headers=headers) as resp:
+                async with session.post(url, data=workload.body, headers=workload.headers) as resp:
                     body = await resp.read()
-                    if resp.status != 201:
+                    if resp.status != workload.status or not body.startswith(
+                        workload.answer_prefix
+                    ):
                         raise RuntimeError(
-                            f"{server.kind}: {CHAT_PATH} answered {resp.status}: {body[:200]!r}"
+                            f"{server.kind}: {workload.path} answered {resp.status}: {body[:200]!r}"
                         )
                 done += 1
 

@@ -20,6 +20,9 @@ EXPECTED_UNITS = {
     "intake_ratio": "ratio",
     "intake_per_second": "requests/s",
     "minimal_per_second": "requests/s",
+    "voice_webhook_ratio": "ratio",
+    "voice_webhook_per_second": "requests/s",
+    "minimal_form_per_second": "requests/s",
 }
 
 
