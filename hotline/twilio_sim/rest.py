@@ -1,0 +1,474 @@
+"""The REST half of the Twilio simulator: the few API endpoints the hotline calls.
+
+A real aiohttp application, so the hotline talks to it through the real `twilio` client
+and a real socket, exactly as it would talk to api.twilio.com. It owns the HTTP surface
+(auth, routes, Twilio-shaped JSON and errors, a record of every request); what a call
+*does* is left to a `CallControl` (the driver), so this module knows nothing of TwiML
+execution.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any, Protocol, TypedDict
+from urllib.parse import urlsplit
+
+from aiohttp import ClientSession, ClientTimeout, encode_basic_auth, hdrs, web
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+
+from hotline.twilio_sim.twiml import TwiMLError, Verb, parse_twiml
+
+__all__ = [
+    "API_VERSION",
+    "TWILIO_API_BASE_URL",
+    "CallControl",
+    "CallResource",
+    "RecordedRequest",
+    "RedirectingAsyncHttpClient",
+    "RestError",
+    "SentMessage",
+    "TwilioRestSimulator",
+    "new_sid",
+]
+
+API_VERSION = "2010-04-01"
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+_ACCOUNT = f"/{API_VERSION}/Accounts/{{account_sid}}"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def new_sid(prefix: str) -> str:
+    """A Twilio-shaped identifier: two letters of kind, then 32 hex digits."""
+    return prefix + uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the REST side received, as tests want to inspect it."""
+
+    method: str
+    path: str
+    form: dict[str, str]
+    query: dict[str, str]
+    time: datetime
+    status: int
+
+
+# An outbound text created through `Messages.json`; `status` follows its status callbacks.
+# The functional form because one key is the keyword `from`, spelled as Twilio spells it.
+SentMessage = TypedDict(
+    "SentMessage",
+    {
+        "sid": str,
+        "to": str,
+        "from": str,
+        "body": str,
+        "status_callback": str | None,
+        "status": str,
+        "date_created": datetime,
+    },
+)
+
+
+@dataclass(frozen=True)
+class CallResource:
+    """What the REST API shows of a call (Twilio's Call resource, the fields we use)."""
+
+    sid: str
+    to: str
+    from_: str
+    status: str
+    direction: str
+    date_created: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = None
+    parent_call_sid: str | None = None
+
+
+class RestError(Exception):
+    """A refusal the REST side answers in Twilio's error shape."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class CallControl(Protocol):
+    """What the REST side asks of whoever runs the calls (the driver)."""
+
+    def create_call(
+        self,
+        sid: str,
+        *,
+        to: str,
+        from_: str,
+        twiml: list[Verb] | None,
+        url: str | None,
+        method: str,
+        status_callback: str | None,
+    ) -> CallResource:
+        """Start an outbound call that runs `twiml` or the TwiML fetched from `url`."""
+        ...
+
+    def update_call(
+        self,
+        sid: str,
+        *,
+        twiml: list[Verb] | None,
+        url: str | None,
+        method: str,
+        status: str | None,
+    ) -> CallResource:
+        """Redirect a live call to new TwiML, or end it; raise RestError if it cannot be."""
+        ...
+
+    def fetch_call(self, sid: str) -> CallResource:
+        """Show a call; raise RestError(404) if there is none."""
+        ...
+
+    def message_created(self, message: SentMessage) -> None:
+        """Deliver an outbound text (its status callbacks happen in the background)."""
+        ...
+
+
+class TwilioRestSimulator:
+    """Twilio's REST API for one account: Calls and Messages, behind HTTP Basic auth."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        control: CallControl,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.control = control
+        self.now = now
+        self.recorded: list[RecordedRequest] = []
+        self.sent_messages: list[SentMessage] = []
+        # Outermost first: every request is recorded, every refusal has Twilio's shape,
+        # and only then is the caller authenticated.
+        self.app = web.Application(
+            middlewares=[self._record, self._twilio_errors, self._authenticate]
+        )
+        self.app.router.add_post(f"{_ACCOUNT}/Calls.json", self._create_call)
+        self.app.router.add_post(f"{_ACCOUNT}/Calls/{{call_sid}}.json", self._update_call)
+        self.app.router.add_get(f"{_ACCOUNT}/Calls/{{call_sid}}.json", self._fetch_call)
+        self.app.router.add_post(f"{_ACCOUNT}/Messages.json", self._create_message)
+        self.app.router.add_get(f"{_ACCOUNT}/Messages/{{message_sid}}.json", self._fetch_message)
+
+    def requests_to(self, path_suffix: str) -> list[RecordedRequest]:
+        """The recorded requests whose path ends with `path_suffix` (e.g. "/Calls.json")."""
+        return [r for r in self.recorded if r.path.endswith(path_suffix)]
+
+    # -- middlewares ---------------------------------------------------------------------
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        form = await request.post() if request.can_read_body else {}
+        response = await handler(request)
+        self.recorded.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                form={key: str(value) for key, value in form.items()},
+                query=dict(request.query),
+                time=self.now(),
+                status=response.status,
+            )
+        )
+        return response
+
+    @web.middleware
+    async def _twilio_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except RestError as error:
+            response = _error_json(error.status, error.code, error.message)
+            if error.status == 401:
+                response.headers[hdrs.WWW_AUTHENTICATE] = 'Basic realm="Twilio API"'
+            return response
+        except web.HTTPNotFound:
+            return _error_json(404, 20404, f"The requested resource {request.path} was not found")
+        except web.HTTPMethodNotAllowed:
+            return _error_json(405, 20004, "Method not allowed")
+
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get(hdrs.AUTHORIZATION, "")
+        if _basic_credentials(header) != (self.account_sid, self.auth_token):
+            raise RestError(401, 20003, "Authenticate")
+        return await handler(request)
+
+    # -- handlers ------------------------------------------------------------------------
+
+    def _check_account(self, request: web.Request) -> None:
+        # Authenticated as one account but naming another: Twilio says "not found".
+        if request.match_info["account_sid"] != self.account_sid:
+            raise RestError(404, 20404, f"The requested resource {request.path} was not found")
+
+    async def _create_call(self, request: web.Request) -> web.Response:
+        self._check_account(request)
+        form = await request.post()
+        to, from_ = _field(form, "To"), _field(form, "From")
+        if not to:
+            raise RestError(400, 21201, "No 'To' number is specified")
+        if not from_:
+            raise RestError(400, 21213, "No 'From' number is specified")
+        twiml, url = _twiml_or_url(form)
+        if twiml is None and url is None:
+            raise RestError(400, 21205, "Either 'Url' or 'Twiml' must be specified")
+        resource = self.control.create_call(
+            new_sid("CA"),
+            to=to,
+            from_=from_,
+            twiml=twiml,
+            url=url,
+            method=_field(form, "Method") or "POST",
+            status_callback=_field(form, "StatusCallback"),
+        )
+        return web.json_response(self._call_json(resource), status=201)
+
+    async def _update_call(self, request: web.Request) -> web.Response:
+        self._check_account(request)
+        form = await request.post()
+        twiml, url = _twiml_or_url(form)
+        status = _field(form, "Status")
+        if status is not None and status not in ("completed", "canceled"):
+            raise RestError(400, 21218, f"Invalid Status {status!r}: use completed or canceled")
+        if twiml is None and url is None and status is None:
+            raise RestError(400, 21205, "Give 'Twiml', 'Url' or 'Status' to update a call")
+        resource = self.control.update_call(
+            request.match_info["call_sid"],
+            twiml=twiml,
+            url=url,
+            method=_field(form, "Method") or "POST",
+            status=status,
+        )
+        return web.json_response(self._call_json(resource))
+
+    async def _fetch_call(self, request: web.Request) -> web.Response:
+        self._check_account(request)
+        resource = self.control.fetch_call(request.match_info["call_sid"])
+        return web.json_response(self._call_json(resource))
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        self._check_account(request)
+        form = await request.post()
+        to = _field(form, "To")
+        from_ = _field(form, "From") or _field(form, "MessagingServiceSid")
+        body = _field(form, "Body")
+        if not to:
+            raise RestError(400, 21604, "A 'To' phone number is required")
+        if not from_:
+            raise RestError(400, 21603, "A 'From' phone number is required")
+        if not body:
+            raise RestError(400, 21602, "Message body is required")
+        message: SentMessage = {
+            "sid": new_sid("SM"),
+            "to": to,
+            "from": from_,
+            "body": body,
+            "status_callback": _field(form, "StatusCallback"),
+            "status": "queued",
+            "date_created": self.now(),
+        }
+        self.sent_messages.append(message)
+        self.control.message_created(message)
+        return web.json_response(self._message_json(message), status=201)
+
+    async def _fetch_message(self, request: web.Request) -> web.Response:
+        self._check_account(request)
+        sid = request.match_info["message_sid"]
+        for message in self.sent_messages:
+            if message["sid"] == sid:
+                return web.json_response(self._message_json(message))
+        raise RestError(404, 20404, f"The requested resource {request.path} was not found")
+
+    # -- JSON ----------------------------------------------------------------------------
+
+    def _call_json(self, call: CallResource) -> dict[str, Any]:
+        return {
+            "sid": call.sid,
+            "account_sid": self.account_sid,
+            "parent_call_sid": call.parent_call_sid,
+            "to": call.to,
+            "to_formatted": call.to,
+            "from": call.from_,
+            "from_formatted": call.from_,
+            "status": call.status,
+            "direction": call.direction,
+            "date_created": _rfc2822(call.date_created),
+            "date_updated": _rfc2822(self.now()),
+            "start_time": _rfc2822(call.start_time),
+            "end_time": _rfc2822(call.end_time),
+            "duration": None if call.duration is None else str(call.duration),
+            "answered_by": None,
+            "price": None,
+            "price_unit": "USD",
+            "api_version": API_VERSION,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call.sid}.json",
+            "subresource_uris": {},
+        }
+
+    def _message_json(self, message: SentMessage) -> dict[str, Any]:
+        return {
+            "sid": message["sid"],
+            "account_sid": self.account_sid,
+            "to": message["to"],
+            "from": message["from"],
+            "body": message["body"],
+            "status": message["status"],
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "date_created": _rfc2822(message["date_created"]),
+            "date_updated": _rfc2822(self.now()),
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "messaging_service_sid": None,
+            "api_version": API_VERSION,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{message['sid']}.json",
+            "subresource_uris": {},
+        }
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """The (login, password) of a Basic Authorization header, or None if it is not one."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, colon, password = decoded.partition(":")
+    return (login, password) if colon else None
+
+
+def _query(params: dict[str, object] | None) -> dict[str, str | list[str]] | None:
+    """twilio's query parameters (already serialised, lists for repeated keys) as aiohttp's."""
+    if not params:
+        return None
+    return {
+        key: [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+        for key, value in params.items()
+    }
+
+
+def _field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return str(value) if value is not None and str(value) != "" else None
+
+
+def _twiml_or_url(form: Any) -> tuple[list[Verb] | None, str | None]:
+    twiml, url = _field(form, "Twiml"), _field(form, "Url")
+    if twiml is not None and url is not None:
+        raise RestError(400, 21205, "Give either 'Twiml' or 'Url', not both")
+    if twiml is None:
+        return None, url
+    try:
+        return parse_twiml(twiml), None
+    except TwiMLError as error:
+        # Twilio validates the Twiml parameter when the request is made, not when it runs.
+        raise RestError(400, 12100, f"Document parse failure: {error}") from None
+
+
+def _rfc2822(instant: datetime | None) -> str | None:
+    return None if instant is None else format_datetime(instant.astimezone(UTC))
+
+
+def _error_json(status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        status=status,
+    )
+
+
+# twilio ships no type information, so to mypy its class is Any unless a mypy override
+# follows the untyped package; `unused-ignore` keeps this line right under either setting.
+class RedirectingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
+    """The twilio client's async HTTP client, sending api.twilio.com requests elsewhere.
+
+    `twilio.rest.Client(sid, token, http_client=RedirectingAsyncHttpClient(base))` then talks
+    to a simulator at `base` (which may carry a path prefix) through its real code path.
+    Build it inside a running event loop (its aiohttp session needs one); close it with
+    `await client.close()`.
+
+    `request` is twilio's own, less two things: twilio builds an `aiohttp.BasicAuth`, which
+    aiohttp 3.14 deprecates (a DeprecationWarning on every request, an error under
+    `filterwarnings = error`), so the same Authorization header is written directly; and the
+    request is not logged, as twilio's INFO log would carry query parameters.
+    """
+
+    def __init__(self, api_base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.api_base_url = api_base_url.rstrip("/")
+
+    def rewrite(self, url: str) -> str:
+        """Point a Twilio API URL (any region or edge) at the simulator; leave others alone."""
+        parts = urlsplit(url)
+        if parts.scheme == "https" and (parts.hostname or "").endswith(".twilio.com"):
+            query = f"?{parts.query}" if parts.query else ""
+            return f"{self.api_base_url}{parts.path}{query}"
+        return url
+
+    # The signature is the twilio client's own (hence `timeout`, and the override that mypy
+    # flags when it reads twilio's sync base class through a follow-imports override).
+    async def request(  # type: ignore[override, unused-ignore]
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send the request the twilio client built, to the rewritten address."""
+        if timeout is not None and timeout <= 0:
+            raise ValueError(timeout)
+        sent_headers = dict(headers or {})
+        if auth is not None:
+            sent_headers[hdrs.AUTHORIZATION] = encode_basic_auth(auth[0], auth[1])
+        limit = timeout if timeout is not None else self.timeout
+        session: ClientSession | None = self.session
+        own_session = session is None
+        if session is None:
+            session = ClientSession()
+        try:
+            async with session.request(
+                method.upper(),
+                self.rewrite(url),
+                params=_query(params),
+                data=data,
+                headers=sent_headers,
+                timeout=ClientTimeout(total=limit) if limit is not None else None,
+                allow_redirects=allow_redirects,
+            ) as response:
+                return Response(response.status, await response.text(), response.headers)
+        finally:
+            if own_session:
+                await session.close()
