@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import aiohttp
 import structlog
 from aiohttp import web
 
 from hotline.config import Config
+from hotline.twilio_sim import TwilioSimulator
 from hotline.users import Role, generate_password
 from hotline.web import keys
 from hotline.web.app import create_app
@@ -53,7 +57,15 @@ MAX_SIMULATED = 8
 
 
 def run_demo(config: Config, *, traffic: bool = True) -> None:
-    """Seed demo staff, serve with the traffic simulator, print the logins once listening."""
+    """Seed demo staff, serve with the traffic simulator, print the logins once listening.
+
+    Without Twilio credentials the demo brings its own Twilio: the bundled simulator, on a
+    port of its own, with throwaway credentials; calls and texts then arrive through the
+    same signed webhooks and REST calls as in production.
+    """
+    simulator: TwilioSimulator | None = None
+    if not config.telephony.enabled:
+        config, simulator = _with_simulated_twilio(config)
     app = create_app(config)
     logins: list[str] = []
 
@@ -78,10 +90,54 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
             flush=True,
         )
 
+    if simulator is not None:
+        sim = simulator
+
+        async def simulator_ctx(app: web.Application) -> AsyncIterator[None]:
+            # The port chosen when the config was made: the gateway already points there.
+            port = int(str(sim.api_base_url).rsplit(":", 1)[1])
+            sim.api_base_url = None
+            await sim.start(port=port)
+            app[SIMULATOR] = sim
+            try:
+                yield
+            finally:
+                await sim.close()
+
+        app.cleanup_ctx.insert(0, simulator_ctx)
     app.cleanup_ctx.append(demo_staff_ctx)
     if traffic:
         app.cleanup_ctx.append(_traffic_ctx)
     run(app, config, announce)
+
+
+SIMULATOR = web.AppKey("demo_twilio_simulator", TwilioSimulator)
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+
+
+def _with_simulated_twilio(config: Config) -> tuple[Config, TwilioSimulator]:
+    """The config pointed at a simulator with throwaway credentials, and that simulator."""
+    host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::") else config.server.host  # noqa: S104
+    public_url = f"http://{host}:{config.server.port}"
+    token = secrets.token_urlsafe(24)
+    with socket.socket() as probe:  # a free port for the simulator's REST side
+        probe.bind((host, 0))
+        sim_port = int(probe.getsockname()[1])
+    simulator = TwilioSimulator(
+        account_sid=DEMO_ACCOUNT_SID,
+        auth_token=token,
+        webhook_base=public_url,
+        hotline_number=config.telephony.phone_number,
+    )
+    simulator.api_base_url = f"http://{host}:{sim_port}"
+    telephony = replace(
+        config.telephony,
+        account_sid=DEMO_ACCOUNT_SID,
+        auth_token=token,
+        public_url=public_url,
+        api_base_url=simulator.api_base_url,
+    )
+    return replace(config, telephony=telephony), simulator
 
 
 async def _traffic_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -104,7 +160,14 @@ async def _simulate(app: web.Application) -> None:
             while True:
                 waiting = await app[keys.CONVERSATIONS].queue_length()
                 if waiting < MAX_WAITING and len(people) < MAX_SIMULATED:
-                    task = asyncio.create_task(_person(session, base, config))
+                    sim = app.get(SIMULATOR)
+                    kind = random.choice(["chat", "call", "text"] if sim else ["chat"])
+                    if kind == "call" and sim is not None:
+                        task = asyncio.create_task(_caller(sim))
+                    elif kind == "text" and sim is not None:
+                        task = asyncio.create_task(_texter(sim))
+                    else:
+                        task = asyncio.create_task(_person(session, base, config))
                     people.add(task)
                     task.add_done_callback(people.discard)
                 await asyncio.sleep(random.uniform(8, 20))
@@ -140,3 +203,45 @@ async def _person(session: aiohttp.ClientSession, base: str, config: Config) -> 
                     await ws.send_json({"type": "message", "text": random.choice(REPLIES)})
     except (aiohttp.ClientError, OSError) as exc:
         log.info("demo_person_failed", error_type=type(exc).__name__)
+
+
+def _demo_number() -> str:
+    return "+86139" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+async def _caller(sim: TwilioSimulator) -> None:
+    """One simulated caller: through the IVR (sometimes pressing 9), holding until taken."""
+    digits = [
+        random.choice(["", "1", "9"] if random.random() < 0.15 else ["", "1"]),
+        random.choice(["", "1", "2", "3", "4", "5", "6", "7", "8"]),
+    ]
+    try:
+        call = await sim.place_call(_demo_number(), digits=digits)
+        while call.state == "queued":
+            await asyncio.sleep(15)
+            sim.advance(15)
+            if call.state == "queued":
+                await call.poll_wait()
+        # Answered (the simulator's counsellor endpoint picks up) or ended; the counsellor
+        # hangs up from the console.
+    except Exception as exc:  # a demo caller failing must never stop the demo
+        log.info("demo_caller_failed", error_type=type(exc).__name__)
+
+
+async def _texter(sim: TwilioSimulator) -> None:
+    """One simulated texter: writes, and answers each reply a counsellor texts back."""
+    number = _demo_number()
+    try:
+        await sim.send_sms(number, random.choice(OPENINGS))
+        answered = 0
+        for _ in range(120):  # about ten minutes
+            await asyncio.sleep(5)
+            replies = [m for m in sim.rest.sent_messages if m["to"] == number]
+            if len(replies) > answered:
+                answered = len(replies)
+                await asyncio.sleep(random.uniform(2, 6))
+                await sim.send_sms(number, random.choice(REPLIES))
+            if answered >= 3:
+                return
+    except Exception as exc:  # a demo texter failing must never stop the demo
+        log.info("demo_texter_failed", error_type=type(exc).__name__)

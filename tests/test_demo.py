@@ -70,6 +70,10 @@ async def test_demo_prints_logins_and_simulates_web_chats(tmp_path: Path) -> Non
                         break
                     await asyncio.sleep(0.5)  # another process produces the change
             assert health["status"] == "ok"
+            # The demo brings its own (simulated) Twilio: telephony is on, so an unsigned
+            # webhook is refused as forged (403) rather than "telephony off" (503).
+            forged = await session.post(f"{base}/twilio/voice", data={"CallSid": "CA1"})
+            assert forged.status == 403
     finally:
         process.terminate()
         await process.wait()
