@@ -154,6 +154,7 @@ async def _simulate(app: web.Application) -> None:
     host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::") else config.server.host  # noqa: S104
     base = f"http://{host}:{config.server.port}"
     people: set[asyncio.Task[None]] = set()
+    people_started = 0
     await asyncio.sleep(2)
     async with aiohttp.ClientSession() as session:
         try:
@@ -161,7 +162,11 @@ async def _simulate(app: web.Application) -> None:
                 waiting = await app[keys.CONVERSATIONS].queue_length()
                 if waiting < MAX_WAITING and len(people) < MAX_SIMULATED:
                     sim = app.get(SIMULATOR)
-                    kind = random.choice(["chat", "call", "text"] if sim else ["chat"])
+                    # The first arrival is a web chat: until a counsellor is available,
+                    # calls rightly go to the backup number and would leave the queue empty.
+                    kinds = ["chat", "call", "text"] if sim and people_started else ["chat"]
+                    kind = random.choice(kinds)
+                    people_started += 1
                     if kind == "call" and sim is not None:
                         task = asyncio.create_task(_caller(sim))
                     elif kind == "text" and sim is not None:
