@@ -3,17 +3,20 @@ and the local Twilio simulator placing calls and texts with signed webhooks."""
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import structlog
 from aiohttp.test_utils import TestClient
 
 from hotline.clock import ManualClock
 from hotline.config import Config
 from hotline.contacts import ContactState
+from hotline.logs import configure_logging
 from hotline.twilio_sim import TwilioSimulator
 from hotline.web import keys
 from hotline.web.app import create_app
@@ -196,3 +199,28 @@ async def test_text_conversation_both_ways_with_delivery_and_stop(line: Line) ->
     )
     assert refused.status == 409 and (await refused.json())["error"] == "opted_out"
     assert len(line.sim.rest.sent_messages) == 1, "nothing is texted after STOP"
+
+
+async def test_calls_and_texts_leave_no_numbers_or_words_in_logs(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call and an SMS exchange log ids only: no caller number, no message text."""
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    try:
+        call = await line.sim.place_call(CALLER, digits=["9", "1"])
+        await line.counsellor.post("/console/api/take-next")
+        await line.sim.settle()
+        await call.hangup()
+        await line.sim.send_sms(OTHER_CALLER, "我叫李秀兰，住在镜湖区")
+        taken = await (await line.counsellor.post("/console/api/take-next")).json()
+        await line.counsellor.post(
+            f"/console/api/contacts/{taken['contact']['id']}/messages", {"text": "李女士你好"}
+        )
+        await line.sim.settle()
+    finally:
+        structlog.reset_defaults()
+    logged = stream.getvalue() + "\n".join(r.getMessage() for r in caplog.records)
+    assert '"event": "sms_received"' in logged and '"event": "call_ringing"' in logged
+    for secret in (CALLER, CALLER[1:], OTHER_CALLER[3:], "李秀兰", "李女士", "镜湖区"):
+        assert secret not in logged, f"{secret!r} reached the logs"
