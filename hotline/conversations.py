@@ -159,6 +159,7 @@ class Conversations:
                 ContactState.QUEUED,
                 "system",
                 reason=reason,
+                event_data={"from_counsellor": contact.counsellor_id},
                 counsellor_id=None,
                 requeued=1,
             )
@@ -510,6 +511,7 @@ class Conversations:
                 ContactState.QUEUED,
                 actor,
                 reason=reason,
+                event_data={"from_counsellor": contact.counsellor_id},
                 counsellor_id=None,
                 requeued=1,
             )

@@ -252,7 +252,7 @@ class VoiceChannel:
                 dial = response.dial(
                     action=action, method="POST", timeout=self._telephony.ring_timeout_seconds
                 )
-                _dial_target(dial, kind, target, answered)
+                _dial_target(dial, kind, target, answered, contact.id)
                 await gateway.redirect_call(contact.call_sid, str(response))
         except (*REST_ERRORS, CallNotConnected) as exc:
             await self._conversations.call_not_answered(contact.id, "connect_failed")
@@ -308,14 +308,16 @@ class VoiceChannel:
         return self._gateway
 
 
-def _dial_target(dial: Dial, kind: str, target: str, answered: str) -> None:
+def _dial_target(dial: Dial, kind: str, target: str, answered: str, contact_id: int) -> None:
     if kind == "client":
-        dial.client(
-            target,
+        # The contact id rides along so the console can match the ringing call to it.
+        client = dial.client(
             status_callback_event="answered",
             status_callback=answered,
             status_callback_method="POST",
         )
+        client.identity(target)
+        client.parameter(name="contact_id", value=str(contact_id))
     else:
         dial.number(
             target,

@@ -20,6 +20,7 @@ from twilio.jwt.access_token.grants import VoiceGrant
 
 from hotline.channels.voice import CallNotConnected
 from hotline.contacts import Channel, Contact, Note
+from hotline.conversations import Conversations
 from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
 from hotline.events import Subscription
@@ -74,6 +75,7 @@ async def contact_summaries(app: web.Application, contacts: list[Contact]) -> li
             "counsellor_name": names.get(c.counsellor_id) if c.counsellor_id else None,
             "answered_at": c.answered_at.isoformat() if c.answered_at else None,
             "ended_by": c.ended_by,
+            "callback_requested": c.callback_requested,
         }
         for c in contacts
     ]
@@ -97,7 +99,9 @@ async def _queue_json(app: web.Application) -> list[dict[str, Any]]:
 
 async def _me(app: web.Application, staff: Staff) -> dict[str, Any]:
     presence = await app[keys.COUNSELLORS].presence(staff.user.id)
+    kind, _target = await app[keys.USERS].answer_target(staff.user.id)
     return {
+        "answer_by": "browser" if kind == "client" else "phone",
         "id": staff.user.id,
         "username": staff.user.username,
         "display_name": staff.user.display_name,
@@ -130,6 +134,14 @@ async def _floor(app: web.Application) -> dict[str, Any]:
     }
 
 
+async def _opted_out(conversations: Conversations, contact: Contact) -> bool:
+    """True for an SMS contact whose person texted STOP (no reply may be sent)."""
+    if contact.channel is not Channel.SMS:
+        return False
+    number = await conversations.caller_number(contact.id)
+    return number is not None and await conversations.opted_out(number)
+
+
 async def contact_detail(app: web.Application, contact: Contact) -> dict[str, Any]:
     """Everything the holder needs on screen for one contact."""
     conversations = app[keys.CONVERSATIONS]
@@ -141,6 +153,7 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
         **summary,
         "messages": [message_json(m) for m in await conversations.messages(contact.id)],
         "notes": [note_json(n, note_authors[n.author_id]) for n in notes],
+        "opted_out": await _opted_out(conversations, contact),
         "wrap_up": None
         if wrap is None
         else {
@@ -404,10 +417,13 @@ class _ConsoleView:
                 continue
             queue_moved = floor_moved = False
             changed: set[int] = set()
+            left_me: set[int] = set()
             for event in batch:
                 if event.kind.startswith("contact.") and event.kind != "contact.viewed":
                     queue_moved = floor_moved = True
                     changed.add(int(event.subject.split(":")[1]))
+                    if event.data.get("from_counsellor") == self.staff.user.id:
+                        left_me.add(int(event.subject.split(":")[1]))
                 elif event.kind == "counsellor.presence":
                     floor_moved = True
                     if event.subject == f"user:{self.staff.user.id}":
@@ -428,7 +444,9 @@ class _ConsoleView:
                             )
             for contact_id in sorted(changed):
                 contact = await conversations.get(contact_id)
-                if contact.counsellor_id == self.staff.user.id:
+                # Also tell the counsellor a contact just left (an unanswered call going
+                # back to the queue), so their list does not keep a ghost.
+                if contact.counsellor_id == self.staff.user.id or contact_id in left_me:
                     [summary] = await contact_summaries(self.app, [contact])
                     await self.ws.send_json({"type": "contact", "contact": summary})
             if queue_moved:

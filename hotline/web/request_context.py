@@ -21,7 +21,7 @@ log = structlog.get_logger("hotline.request")
 # SDK, which signals over wss and fetches its settings over https); no other page may.
 CONSOLE_CSP = (
     "default-src 'self'; connect-src 'self' https://*.twilio.com wss://*.twilio.com; "
-    "img-src 'self' data:; media-src 'self' blob:; "
+    "img-src 'self' data:; media-src 'self' blob: https://sdk.twilio.com; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 

@@ -18,12 +18,22 @@
   const GONE_STATES = new Set(["closed", "abandoned", "transferred"]);
   const RISK_ORDER = ["imminent", "high", "moderate", "low", "none"];
   const PRESENCES = new Set(["available", "on_break", "offline"]);
+  const CHANNELS = { webchat: "⌨", voice: "☎", sms: "✉" }; /* glyphs beside the text label */
+  const SMS_MAX_CHARS = 500; /* texts are short: replies over this are refused here */
+  /* Order of an SMS reply's delivery statuses: a later report never goes back to an earlier
+   * one (a `message` frame may carry "pending" after the reply's answer said "sent"). */
+  const DELIVERY_RANK = {
+    pending: 0, accepted: 1, queued: 1, sending: 2, sent: 3, delivered: 4, read: 5,
+    undelivered: 6, failed: 6
+  };
+  const DELIVERY_FAILED = new Set(["failed", "undelivered"]);
 
   const S = {
     me: null,
     offset: 0, /* server clock minus browser clock, ms */
     queue: [],
     queueStamp: -Infinity,
+    queueFrames: 0, /* queue frames received so far */
     contacts: new Map(), /* my contacts: id -> ContactSummary */
     details: new Map(), /* id -> ContactDetail (messages, notes) */
     selected: null,
@@ -33,6 +43,8 @@
     unread: new Map(),
     endedByMe: new Set(),
     endedByPerson: new Set(),
+    optedOut: new Map(), /* SMS contacts whose person texted STOP: id -> server's message */
+    requeueChecks: new Set(),
     drafts: new Map(),
     noteDrafts: new Map(),
     wrapFormFor: null,
@@ -141,9 +153,32 @@
     return badge;
   }
 
+  /* A channel as text with a glyph (never colour alone): "☎ 电话". */
+  function channelTag(channel) {
+    const known = Object.prototype.hasOwnProperty.call(CHANNELS, channel);
+    const tag = make("span", "channel channel-" + (known ? channel : "other"));
+    if (known) {
+      const glyph = make("span", "channel-glyph", CHANNELS[channel]);
+      glyph.setAttribute("aria-hidden", "true");
+      tag.appendChild(glyph);
+    }
+    const name = make("span", "channel-name");
+    if (channel && I.has("channel." + channel)) I.set(name, "channel." + channel);
+    else I.setText(name, channel || "–");
+    tag.appendChild(name);
+    return tag;
+  }
+
   function setChannel(node, channel) {
-    if (channel && I.has("channel." + channel)) I.set(node, "channel." + channel);
-    else I.setText(node, channel || "–");
+    I.setText(node, "");
+    node.replaceChildren(channelTag(channel));
+  }
+
+  function channelOf(key) {
+    if (key === null || key === undefined) return null;
+    const c = S.contacts.get(String(key));
+    const d = S.details.get(String(key));
+    return (c && c.channel) || (d && d.channel) || null;
   }
 
   function setState(node, state) {
@@ -194,21 +229,37 @@
 
   let noticeTimer = null;
 
-  function notify(key, params) {
+  const MAX_NOTICES = 3;
+
+  /* Notices stack (newest last, at most three) until "知道了": two things that happen at
+   * once (a call went back to the queue, and a text was given instead) are both seen. */
+  function noticeLine(fill) {
     const box = $("console-notice");
-    I.set($("console-notice-text"), key, params);
+    const list = $("console-notice-text");
+    if (box.hidden) list.replaceChildren();
+    const line = make("span", "notice-line");
+    fill(line);
+    line.hidden = false;
+    for (const old of Array.from(list.children)) {
+      if (old.textContent === line.textContent) old.remove();
+    }
+    list.appendChild(line);
+    while (list.children.length > MAX_NOTICES) list.firstElementChild.remove();
     box.hidden = false;
     clearTimeout(noticeTimer);
   }
 
+  function notify(key, params) {
+    noticeLine((line) => I.set(line, key, params));
+  }
+
   function notifyError(data) {
-    const box = $("console-notice");
-    showError($("console-notice-text"), data, false);
-    box.hidden = false;
+    noticeLine((line) => showError(line, data, false));
   }
 
   function dismissNotice() {
     $("console-notice").hidden = true;
+    $("console-notice-text").replaceChildren();
   }
 
   function updateTitle() {
@@ -300,20 +351,37 @@
     btn.setAttribute("aria-busy", "true");
     const msg = $("take-next-message");
     hideMessage(msg);
+    const framesBefore = S.queueFrames;
     const r = await api("POST", "/console/api/take-next");
     S.busy.take = false;
     btn.removeAttribute("aria-busy");
     if (r.ok && r.data && r.data.contact) {
       const d = r.data.contact;
+      const summary = summaryOf(d);
+      const prior = S.contacts.get(String(d.id));
+      if (prior && summary.state === "offered" && prior.state !== "offered") {
+        /* a `contact` frame (the call was answered) overtook this answer: keep the newer state */
+        summary.state = prior.state;
+        summary.answered_at = prior.answered_at;
+        d.state = prior.state;
+        d.answered_at = prior.answered_at;
+      }
       mergeDetail(d);
-      upsertSummary(summaryOf(d), { silent: true });
-      S.queue = S.queue.filter((q) => !sameId(q.id, d.id));
-      renderQueue();
+      upsertSummary(summary, { silent: true });
+      if (S.queueFrames === framesBefore) {
+        S.queue = S.queue.filter((q) => !sameId(q.id, d.id));
+        renderQueue();
+      } else if (S.queue.some((q) => sameId(q.id, d.id))) {
+        checkRequeued(d.id); /* a newer queue frame already shows it waiting again */
+      }
       selectContact(d.id, { fetch: false });
-      $("reply").focus();
+      if (d.channel === "voice") $("note").focus(); /* a call: no reply box, notes are at hand */
+      else $("reply").focus();
+      if (r.data.notice === "call_not_connected") notify("console.take_next.call_notice");
     } else {
       showError(msg, r.data, false);
     }
+    takeNextSettled();
   }
 
   /* ---------------------------------------------------------- my contacts */
@@ -350,6 +418,7 @@
       line1.appendChild(st);
 
       const line2 = make("span", "contact-line contact-sub");
+      line2.appendChild(channelTag(c.channel));
       const dist = make("span");
       setDistrict(dist, c.district);
       line2.appendChild(dist);
@@ -364,6 +433,11 @@
         const u = make("span", "flag flag-unread");
         I.set(u, "console.my.unread", { n: unread });
         flags.appendChild(u);
+      }
+      if (c.channel === "voice" && (c.state === "offered" || c.state === "active")) {
+        const f = make("span", "flag flag-call flag-call-" + c.state);
+        I.set(f, c.state === "offered" ? "console.call.ringing" : "console.call.active");
+        flags.appendChild(f);
       }
       if (c.state === "wrap_up" && S.endedByPerson.has(String(c.id))) {
         const e = make("span", "flag flag-ended");
@@ -381,10 +455,23 @@
     $("my-contacts-count").textContent = String(items.length);
   }
 
+  function deliveryRank(status) {
+    return Object.prototype.hasOwnProperty.call(DELIVERY_RANK, status) ? DELIVERY_RANK[status] : 3;
+  }
+
+  /* The newer copy of the same message, except that its delivery status never goes back. */
+  function newerCopy(old, fresh) {
+    if (!old || !fresh || !old.delivery_status) return fresh;
+    if (!fresh.delivery_status || deliveryRank(fresh.delivery_status) < deliveryRank(old.delivery_status)) {
+      return Object.assign({}, fresh, { delivery_status: old.delivery_status });
+    }
+    return fresh;
+  }
+
   function mergeById(a, b) {
     const map = new Map();
     for (const x of Array.isArray(a) ? a : []) if (x) map.set(String(x.id), x);
-    for (const x of Array.isArray(b) ? b : []) if (x) map.set(String(x.id), x);
+    for (const x of Array.isArray(b) ? b : []) if (x) map.set(String(x.id), newerCopy(map.get(String(x.id)), x));
     return Array.from(map.values()).sort((x, y) => {
       const tx = I.parseTime(x.at);
       const ty = I.parseTime(y.at);
@@ -411,6 +498,8 @@
     const detail = S.details.get(key);
     if (detail) Object.assign(detail, c);
 
+    if (!LIVE_STATES.has(c.state)) voiceContactEnded(key);
+
     if (GONE_STATES.has(c.state)) {
       if (old) {
         removeContact(key);
@@ -421,15 +510,57 @@
       return;
     }
 
+    /* No longer mine: a call nobody answered goes back to the queue (state queued,
+     * counsellor_id null). */
+    if (c.state === "queued" ||
+        (Object.prototype.hasOwnProperty.call(c, "counsellor_id") && !sameId(c.counsellor_id, myId()))) {
+      if (old) {
+        removeContact(key);
+        if (!(opts && opts.silent)) {
+          if (c.channel === "voice" || old.channel === "voice") notify("console.call.requeued_notice", { id: c.id });
+          else notify("console.contact.gone_notice", { id: c.id });
+        }
+      }
+      return;
+    }
+
     const wasState = old ? old.state : detail ? detail.state : null;
-    if (c.state === "wrap_up" && wasState && wasState !== "wrap_up" && !S.endedByMe.has(key)) {
+    if (c.state === "wrap_up" && wasState && wasState !== "wrap_up" && !S.endedByMe.has(key) &&
+        c.ended_by !== "counsellor") {
       S.endedByPerson.add(key);
       if (!(opts && opts.silent)) notify("console.contact.person_ended_notice", { id: c.id });
     }
     S.contacts.set(key, Object.assign({}, old || {}, c));
+    voiceContactChanged(key);
     renderMyContacts();
     if (sameId(S.selected, key)) renderConversation();
     else if (S.selected === null) selectContact(key);
+  }
+
+  /* A queue frame lists a contact I still hold (a call I did not answer went back to the
+   * queue, and no `contact` frame tells me since it is no longer mine): ask the server. */
+  async function checkRequeued(key) {
+    key = String(key);
+    if (S.requeueChecks.has(key)) return;
+    S.requeueChecks.add(key);
+    const r = await api("GET", "/console/api/contacts/" + encodeURIComponent(key));
+    S.requeueChecks.delete(key);
+    if (!S.contacts.has(key)) return;
+    if (r.ok && r.data && r.data.id !== undefined) {
+      if (r.data.state === "queued" || !sameId(r.data.counsellor_id, myId())) {
+        upsertSummary(summaryOf(r.data));
+      }
+    } else if (r.status === 403 || r.status === 404) {
+      lostContact(key);
+    }
+  }
+
+  /* The server says a contact I listed is not mine any more. */
+  function lostContact(key) {
+    const old = S.contacts.get(key);
+    if (!old) return;
+    removeContact(key);
+    notify(old.channel === "voice" ? "console.call.requeued_notice" : "console.contact.gone_notice", { id: key });
   }
 
   function removeContact(key) {
@@ -440,6 +571,7 @@
     S.noteDrafts.delete(key);
     S.endedByMe.delete(key);
     S.endedByPerson.delete(key);
+    S.optedOut.delete(key);
     const wasSelected = sameId(S.selected, key) && !S.observing;
     if (wasSelected) {
       S.details.delete(key);
@@ -504,6 +636,8 @@
         renderMyContacts();
       }
       if (sameId(S.selected, key)) renderConversation();
+    } else if (r.status === 403 && S.contacts.has(String(key))) {
+      lostContact(String(key)); /* no longer mine: e.g. a call that went back to the queue */
     } else if (sameId(S.selected, key)) {
       notifyError(r.data);
       if (!S.contacts.has(String(key))) {
@@ -576,13 +710,20 @@
       ended.hidden = true;
     }
 
+    const voice = c.channel === "voice";
+    const sms = c.channel === "sms";
     const replyForm = $("reply-form");
     const focusWasInReply = focusIsIn(replyForm) || focusIsIn($("end-confirm-box")) ||
-      document.activeElement === $("end-conversation");
+      focusIsIn($("call-panel")) || document.activeElement === $("end-conversation");
     const endBtn = $("end-conversation");
-    endBtn.hidden = !live || observing;
+    /* A call can be hung up once it is answered; while it rings there is nothing to end
+     * (an unanswered call goes back to the queue by itself). */
+    endBtn.hidden = observing || (voice ? state !== "active" : !live);
     if (endBtn.hidden) $("end-confirm-box").hidden = true;
-    replyForm.hidden = !live || observing;
+    renderEndControls(voice);
+    renderCallPanel(key, c, observing);
+    replyForm.hidden = !live || observing || voice;
+    renderReplyChannel(key, sms);
     $("note-form").hidden = observing;
 
     const wrap = $("wrap-up");
@@ -601,6 +742,58 @@
     }
   }
 
+  /* The end button: "结束对话" for text, "挂断并结束 Alt+H" in the call panel for a call. */
+  function renderEndControls(voice) {
+    const btn = $("end-conversation");
+    const home = voice ? $("call-actions") : document.querySelector("#contact-view .conversation-head");
+    if (home && btn.parentNode !== home) home.appendChild(btn);
+    I.set($("end-conversation-label"), voice ? "console.end.call" : "console.end");
+    $("end-conversation-kbd").hidden = !voice;
+    if (voice) btn.setAttribute("aria-keyshortcuts", "Alt+H");
+    else btn.removeAttribute("aria-keyshortcuts");
+    I.set($("end-question"), voice ? "console.end.question_call" : "console.end.question");
+    I.set($("end-conversation-confirm"), voice ? "console.end.confirm_call" : "console.end.confirm");
+    $("end-keys").hidden = !voice;
+  }
+
+  /* Reply box: a text reply for SMS (label, hint, counter; closed after STOP). */
+  function renderReplyChannel(key, sms) {
+    I.set($("reply-label"), sms ? "console.reply.label_sms" : "console.reply.label");
+    $("reply-sms-hint").hidden = !sms;
+    $("reply-counter").hidden = !sms;
+    const box = $("reply");
+    box.setAttribute("aria-describedby", sms ? "reply-sms-hint reply-counter reply-help" : "reply-help");
+    const c = S.contacts.get(key) || S.details.get(key) || {};
+    if (sms && c.opted_out === true && !S.optedOut.has(key)) S.optedOut.set(key, "");
+    const blocked = sms && S.optedOut.has(key);
+    box.disabled = blocked;
+    $("send-reply").disabled = blocked;
+    const note = $("reply-blocked");
+    note.hidden = !blocked;
+    if (blocked) {
+      const said = S.optedOut.get(key);
+      const server = $("reply-blocked-server");
+      if (said) I.set(server, "console.reply.server_said", { message: said });
+      else I.setText(server, "");
+    }
+    updateCounter();
+  }
+
+  function textLength(text) {
+    return Array.from(text || "").length; /* characters, as the server counts them */
+  }
+
+  function updateCounter() {
+    const counter = $("reply-counter");
+    if (counter.hidden) return;
+    const n = textLength($("reply").value);
+    const over = n - SMS_MAX_CHARS;
+    if (over > 0) I.set(counter, "console.reply.counter_over", { n, max: SMS_MAX_CHARS, over });
+    else I.set(counter, "console.reply.counter", { n, max: SMS_MAX_CHARS });
+    counter.classList.toggle("over", over > 0);
+    counter.classList.toggle("near", over <= 0 && n >= SMS_MAX_CHARS * 0.8);
+  }
+
   function buildMessage(m) {
     const fromCaller = m.from === "caller";
     const item = make("div", "message " + (fromCaller ? "from-caller" : "from-counsellor"));
@@ -614,7 +807,37 @@
     head.appendChild(time);
     item.appendChild(head);
     item.appendChild(make("p", "text", m.text === undefined || m.text === null ? "" : m.text));
+    showDelivery(item, m);
     return item;
+  }
+
+  /* An SMS reply's delivery, as text under it: "短信已发送", or a failure in red that says the
+   * text did not reach the person. Web chat and the person's own messages have none. */
+  function showDelivery(item, m) {
+    const status = m.from === "counsellor" && m.delivery_status ? String(m.delivery_status) : "";
+    let node = item.querySelector(".delivery");
+    if (!status) {
+      if (node) node.remove();
+      return;
+    }
+    if (node && node.dataset.status === status) return;
+    if (!node) {
+      node = make("p", "delivery");
+      item.appendChild(node);
+    }
+    node.dataset.status = status;
+    const failed = DELIVERY_FAILED.has(status);
+    node.className = "delivery delivery-" + status.replace(/[^a-z_-]/gi, "") + (failed ? " delivery-failed" : "");
+    let mark = "…";
+    if (failed) mark = "✕";
+    else if (status === "delivered" || status === "read") mark = "✓✓";
+    else if (status === "sent") mark = "✓";
+    const glyph = make("span", "delivery-glyph", mark);
+    glyph.setAttribute("aria-hidden", "true");
+    const label = make("span", "delivery-text");
+    if (I.has("console.delivery." + status)) I.set(label, "console.delivery." + status);
+    else I.set(label, "console.delivery.other", { status });
+    node.replaceChildren(glyph, label);
   }
 
   function renderMessages(d, forceScroll) {
@@ -636,12 +859,14 @@
     const isPrefix = box.dataset.contactId === key && rendered.length <= wanted.length &&
       rendered.every((id, i) => id === wanted[i]) && box.querySelector(".empty") === null;
     if (isPrefix) {
+      const nodes = box.querySelectorAll(".message");
+      for (let i = 0; i < rendered.length; i++) showDelivery(nodes[i], list[i]);
       for (let i = rendered.length; i < list.length; i++) box.appendChild(buildMessage(list[i]));
     } else {
       const nodes = list.map(buildMessage);
       if (nodes.length === 0) {
         const p = make("p", "empty");
-        I.set(p, "console.contact.no_messages");
+        I.set(p, (d.channel || channelOf(key)) === "voice" ? "console.call.no_text" : "console.contact.no_messages");
         nodes.push(p);
       }
       box.replaceChildren(...nodes);
@@ -685,12 +910,12 @@
     if (!m || contactId === undefined || contactId === null) return;
     const key = String(contactId);
     const d = S.details.get(key);
-    if (d) {
-      if (!d.messages.some((x) => sameId(x.id, m.id))) d.messages = mergeById(d.messages, [m]);
-    }
+    const known = Boolean(d && d.messages.some((x) => sameId(x.id, m.id)));
+    /* a copy already here may still gain a later delivery status (an SMS reply's answer) */
+    if (d) d.messages = mergeById(d.messages, [m]);
     if (sameId(S.selected, key)) {
-      if (d) renderMessages(d, m.from === "counsellor" && !S.observing);
-    } else if (S.contacts.has(key) && m.from === "caller") {
+      if (d) renderMessages(d, m.from === "counsellor" && !S.observing && !known);
+    } else if (S.contacts.has(key) && m.from === "caller" && !known) {
       S.unread.set(key, (S.unread.get(key) || 0) + 1);
       renderMyContacts();
     }
@@ -708,6 +933,14 @@
       box.focus();
       return;
     }
+    const channel = channelOf(key);
+    if (channel === "voice" || (channel === "sms" && S.optedOut.has(key))) return;
+    if (channel === "sms" && textLength(text) > SMS_MAX_CHARS) {
+      I.set(notice, "console.reply.sms_too_long", { n: textLength(text), max: SMS_MAX_CHARS });
+      notice.hidden = false;
+      box.focus();
+      return;
+    }
     S.busy.reply = true;
     $("send-reply").setAttribute("aria-busy", "true");
     const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/messages", { text });
@@ -715,19 +948,53 @@
     $("send-reply").removeAttribute("aria-busy");
     if (r.ok && r.data && r.data.id !== undefined) {
       addMessage(key, r.data);
+      if (channel === "sms") followDelivery(key, r.data.delivery_status);
       if (sameId(S.selected, key)) {
         if (box.value.trim() === text) box.value = "";
+        updateCounter();
         hideMessage(notice);
       } else if ((S.drafts.get(key) || "").trim() === text) {
         S.drafts.delete(key);
       }
     } else {
+      const code = r.data && r.data.error;
+      if (code === "opted_out") {
+        /* the person texted STOP: no reply can go out; the box closes for this contact */
+        S.optedOut.set(key, (r.data && r.data.message) || "");
+        hideMessage(notice);
+        if (sameId(S.selected, key)) {
+          renderConversation();
+          $("reply-blocked").focus();
+        } else {
+          notifyError(r.data);
+        }
+        return;
+      }
       if (sameId(S.selected, key)) showError(notice, r.data, false);
       else notifyError(r.data);
-      const code = r.data && r.data.error;
-      if (code === "not_active" || code === "ended" || code === "illegal_transition") {
+      if (code === "not_active" || code === "ended" || code === "illegal_transition" ||
+          code === "voice_call") {
         refreshDetail(key); /* the conversation moved on; show its real state */
       }
+    }
+  }
+
+  /* The server does not push later delivery reports yet (message.delivery): look again a
+   * little later while a text is still on its way, so "sent" can become "delivered" or
+   * "failed" without a reload. */
+  const DELIVERY_SETTLED = new Set(["delivered", "read", "failed", "undelivered"]);
+  const DELIVERY_LOOKS_MS = [10000, 60000];
+
+  function followDelivery(key, status) {
+    if (!status || DELIVERY_SETTLED.has(status)) return;
+    for (const ms of DELIVERY_LOOKS_MS) {
+      setTimeout(() => {
+        if (!S.contacts.has(String(key))) return;
+        const d = S.details.get(String(key));
+        const open = d && Array.isArray(d.messages) && d.messages.some((m) =>
+          m.from === "counsellor" && m.delivery_status && !DELIVERY_SETTLED.has(m.delivery_status));
+        if (open) refreshDetail(String(key));
+      }, ms);
     }
   }
 
@@ -765,9 +1032,11 @@
     }
   }
 
-  function askEnd() {
+  /* `viaShortcut`: Alt+H asked to hang up, so the confirm button takes the focus (Enter or
+   * Alt+H again confirms, Esc cancels); a click leaves it on the safe "cancel". */
+  function askEnd(viaShortcut) {
     $("end-confirm-box").hidden = false;
-    $("end-conversation-cancel").focus();
+    $(viaShortcut === true ? "end-conversation-confirm" : "end-conversation-cancel").focus();
   }
 
   function cancelEnd() {
@@ -785,6 +1054,9 @@
     S.busy.end = false;
     $("end-conversation-confirm").removeAttribute("aria-busy");
     $("end-confirm-box").hidden = true;
+    /* The server hangs up the live call; this browser's leg of it ends here as well (even if
+     * the request failed: the counsellor chose to hang up, and a dropped leg ends the call). */
+    if (channelOf(key) === "voice") hangUpLocal(key);
     if (r.ok && r.data && r.data.id !== undefined) {
       mergeDetail(r.data);
       upsertSummary(summaryOf(r.data), { silent: true });
@@ -800,6 +1072,475 @@
       /* the state may have moved on (e.g. the person ended first) */
       refreshDetail(key);
     }
+  }
+
+  /* ----------------------------------------------------------- phone calls */
+  /* Calls ring the counsellor's phone, or this page when browser answering is configured
+   * (GET /console/api/voice-token answers 200): then the vendored Twilio Voice SDK is loaded
+   * and a Device registered as `counsellor-<id>`. A call that rings here while I hold that
+   * call as `offered` (I pressed "take next") is answered at once; any other call asks first.
+   * Nothing from Twilio may break the page: every call into the SDK is guarded, and its
+   * errors are shown in #voice-banner. */
+
+  const VOICE_SDK_SRC = "/static/vendor/twilio-voice.min.js";
+  const VOICE_RETRY_MS = [15000, 30000, 60000, 120000, 300000];
+  const MIC_ERROR_CODES = new Set([31401, 31402, 31208]);
+  const TOKEN_EXPIRED_CODES = new Set([20104, 31205]);
+
+  const V = {
+    mode: "unknown", /* "phone" (no browser answering), "browser", "unavailable" */
+    device: null,
+    startRetries: 0,
+    tokenRetries: 0,
+    incoming: null, /* a call ringing here that nobody here took: Answer / Decline */
+    held: null, /* a call that rang while "take next" was still on its way */
+    call: null, /* the call answered in this browser */
+    callContact: null, /* the contact (key) that call belongs to, once known */
+    muted: false,
+    expiredRefreshAt: -Infinity
+  };
+
+  /* Run a handler from the SDK so that its failure shows in the banner and goes no further. */
+  function guarded(fn) {
+    return function guardedHandler() {
+      try {
+        return fn.apply(this, arguments);
+      } catch (err) {
+        showVoiceError(err);
+        return undefined;
+      }
+    };
+  }
+
+  function setVoiceStatus(key, params) {
+    const line = $("voice-status");
+    I.set($("voice-status-text"), key, params);
+    line.dataset.voice = key.split(".").pop();
+    line.hidden = false;
+    renderCallUi(); /* the call panel's hint depends on how calls are answered */
+  }
+
+  function voiceBanner(key, params) {
+    I.set($("voice-banner-text"), key, params);
+    $("voice-banner").hidden = false;
+  }
+
+  function showVoiceError(err) {
+    try {
+      const code = err && typeof err.code === "number" ? err.code : null;
+      const text = String((err && (err.explanation || err.description || err.message)) || err || "");
+      if (code !== null && MIC_ERROR_CODES.has(code)) voiceBanner("console.voice.mic_denied");
+      else if (code !== null) voiceBanner("console.voice.error_code", { code, message: text });
+      else voiceBanner("console.voice.error", { message: text || I.t("error.generic") });
+      /* an expired token: fetch a new one (at most once a minute, so a server whose tokens
+       * are refused cannot set off a loop) */
+      if (code !== null && TOKEN_EXPIRED_CODES.has(code) && Date.now() - V.expiredRefreshAt > 60000) {
+        V.expiredRefreshAt = Date.now();
+        refreshVoiceToken();
+      }
+    } catch (_e) {
+      voiceBanner("console.voice.error", { message: I.t("error.generic") });
+    }
+  }
+
+  function loadVoiceSdk() {
+    return new Promise((resolve, reject) => {
+      if (window.Twilio && window.Twilio.Device) {
+        resolve(window.Twilio);
+        return;
+      }
+      const script = document.createElement("script");
+      script.src = VOICE_SDK_SRC;
+      script.async = true;
+      const timer = setTimeout(() => reject(new Error("timeout")), 30000);
+      script.addEventListener("load", () => {
+        clearTimeout(timer);
+        if (window.Twilio && window.Twilio.Device) resolve(window.Twilio);
+        else reject(new Error("Twilio.Device missing"));
+      });
+      script.addEventListener("error", () => {
+        clearTimeout(timer);
+        reject(new Error("load failed"));
+      });
+      document.head.appendChild(script);
+    });
+  }
+
+  async function startVoice() {
+    const r = await api("GET", "/console/api/voice-token");
+    if (r.status === 404) {
+      V.mode = "phone";
+      setVoiceStatus("console.voice.phone");
+      return;
+    }
+    if (!(r.ok && r.data && typeof r.data.token === "string")) {
+      V.mode = "unavailable";
+      setVoiceStatus("console.voice.retrying");
+      const wait = VOICE_RETRY_MS[Math.min(V.startRetries, VOICE_RETRY_MS.length - 1)];
+      V.startRetries += 1;
+      setTimeout(startVoice, wait);
+      return;
+    }
+    V.mode = "browser";
+    V.startRetries = 0;
+    setVoiceStatus("console.voice.loading");
+    let Twilio;
+    try {
+      Twilio = await loadVoiceSdk();
+    } catch (_e) {
+      setVoiceStatus("console.voice.not_ready");
+      voiceBanner("console.voice.sdk_missing");
+      return;
+    }
+    try {
+      setUpDevice(Twilio, r.data.token);
+    } catch (err) {
+      V.device = null;
+      setVoiceStatus("console.voice.not_ready");
+      showVoiceError(err);
+    }
+  }
+
+  function setUpDevice(Twilio, token) {
+    const device = new Twilio.Device(token, {
+      codecPreferences: ["opus", "pcmu"],
+      tokenRefreshMs: 60000, /* ask for a new token a minute before this one expires */
+      closeProtection: true /* the browser asks before a reload or close cuts a live call */
+    });
+    V.device = device;
+    device.on("registering", guarded(() => setVoiceStatus("console.voice.registering")));
+    device.on("registered", guarded(() => setVoiceStatus("console.voice.ready")));
+    device.on("unregistered", guarded(() => {
+      if (V.device === device) setVoiceStatus("console.voice.offline");
+    }));
+    device.on("error", guarded((err) => {
+      showVoiceError(err);
+      if (V.device === device && device.state !== "registered") setVoiceStatus("console.voice.offline");
+    }));
+    device.on("incoming", guarded((call) => onIncoming(call)));
+    device.on("tokenWillExpire", guarded(() => refreshVoiceToken()));
+    registerDevice();
+  }
+
+  function registerDevice() {
+    const device = V.device;
+    if (!device) return;
+    try {
+      const p = device.register();
+      if (p && typeof p.catch === "function") p.catch((err) => showVoiceError(err));
+    } catch (err) {
+      showVoiceError(err);
+    }
+  }
+
+  let refreshing = false;
+
+  async function refreshVoiceToken() {
+    if (!V.device || refreshing) return;
+    refreshing = true;
+    const r = await api("GET", "/console/api/voice-token");
+    refreshing = false;
+    const device = V.device;
+    if (!device) return;
+    if (r.status === 404) { /* browser answering was switched off meanwhile */
+      V.device = null;
+      try {
+        device.destroy();
+      } catch (_e) {
+        /* ignore */
+      }
+      V.mode = "phone";
+      setVoiceStatus("console.voice.phone");
+      voiceBanner("console.voice.turned_off");
+      return;
+    }
+    if (r.ok && r.data && typeof r.data.token === "string") {
+      V.tokenRetries = 0;
+      try {
+        device.updateToken(r.data.token);
+        if (device.state === "unregistered") registerDevice();
+      } catch (err) {
+        showVoiceError(err);
+      }
+      return;
+    }
+    voiceBanner("console.voice.token_failed");
+    V.tokenRetries += 1;
+    if (V.tokenRetries <= 8) setTimeout(refreshVoiceToken, 15000);
+  }
+
+  /* My contact that a call ringing here belongs to: the one the server names (a custom
+   * parameter contact_id, if it sends one), else my call that is ringing (`offered`). */
+  function offeredCallFor(call) {
+    let named = null;
+    try {
+      const params = call && call.customParameters;
+      if (params && typeof params.get === "function") named = params.get("contact_id") || params.get("contact");
+    } catch (_e) {
+      named = null;
+    }
+    if (named && S.contacts.has(String(named))) return String(named);
+    for (const [key, c] of S.contacts) {
+      if (c.channel === "voice" && c.state === "offered" && V.callContact !== key) return key;
+    }
+    return null;
+  }
+
+  function watchCall(call) {
+    const gone = guarded(() => callGone(call));
+    call.on("accept", guarded(() => {
+      if (V.incoming === call) V.incoming = null;
+      V.call = call;
+      if (V.callContact === null) bindLocalCall();
+      renderCallUi();
+    }));
+    call.on("disconnect", gone);
+    call.on("cancel", gone);
+    call.on("reject", gone);
+    call.on("error", guarded((err) => showVoiceError(err)));
+    call.on("mute", guarded((muted) => {
+      if (call === V.call) {
+        V.muted = Boolean(muted);
+        renderCallUi();
+      }
+    }));
+  }
+
+  function onIncoming(call) {
+    watchCall(call);
+    const key = offeredCallFor(call);
+    if (key !== null) {
+      acceptFor(call, key);
+    } else if (S.busy.take) {
+      V.held = call; /* decided when "take next" answers */
+    } else {
+      showIncoming(call);
+    }
+  }
+
+  /* "take next" has answered (with a call, a text, or an error): settle a call that rang
+   * meanwhile. */
+  function takeNextSettled() {
+    const call = V.held;
+    if (!call) return;
+    V.held = null;
+    const key = offeredCallFor(call);
+    if (key !== null) acceptFor(call, key);
+    else showIncoming(call);
+  }
+
+  /* The counsellor took this call with "take next": answer it in this browser now. */
+  function acceptFor(call, key) {
+    if (V.incoming === call) V.incoming = null;
+    V.call = call;
+    V.callContact = key;
+    V.muted = false;
+    try {
+      call.accept();
+    } catch (err) {
+      showVoiceError(err);
+    }
+    renderCallUi();
+    if (!sameId(S.selected, key)) selectContact(key);
+  }
+
+  function showIncoming(call) {
+    if (V.incoming && V.incoming !== call) {
+      try {
+        V.incoming.reject();
+      } catch (_e) {
+        /* ignore */
+      }
+    }
+    V.incoming = call;
+    renderCallUi();
+  }
+
+  function answerIncoming() {
+    const call = V.incoming;
+    if (!call) return;
+    V.incoming = null;
+    V.call = call;
+    V.callContact = null;
+    V.muted = false;
+    bindLocalCall();
+    try {
+      call.accept();
+    } catch (err) {
+      showVoiceError(err);
+    }
+    renderCallUi();
+  }
+
+  function declineIncoming() {
+    const call = V.incoming;
+    V.incoming = null;
+    if (call) {
+      try {
+        call.reject();
+      } catch (err) {
+        showVoiceError(err);
+      }
+    }
+    renderCallUi();
+  }
+
+  function callGone(call) {
+    if (V.incoming === call) V.incoming = null;
+    if (V.held === call) V.held = null;
+    if (V.call === call) {
+      V.call = null;
+      V.callContact = null;
+      V.muted = false;
+    }
+    renderCallUi();
+  }
+
+  /* A call answered here without a contact yet (Answer): it belongs to my ringing or
+   * just-answered call. */
+  function bindLocalCall() {
+    if (!V.call || V.callContact !== null) return;
+    for (const [key, c] of S.contacts) {
+      if (c.channel === "voice" && (c.state === "offered" || c.state === "active")) {
+        V.callContact = key;
+        if (!sameId(S.selected, key)) selectContact(key);
+        return;
+      }
+    }
+  }
+
+  /* One of my contacts changed (frame, reload or answer). */
+  function voiceContactChanged(key) {
+    const c = S.contacts.get(key);
+    if (!c || c.channel !== "voice") return;
+    if (V.call && V.callContact === null) bindLocalCall();
+    if (V.incoming && c.state === "offered") {
+      acceptFor(V.incoming, key); /* rang before I knew it was mine: I did take it */
+      return;
+    }
+    if (V.call || V.incoming) renderCallUi();
+  }
+
+  /* My contact is no longer live (wrap-up, closed, back in the queue): its call here ends. */
+  function voiceContactEnded(key) {
+    if (V.call && V.callContact === key) hangUpLocal(key);
+  }
+
+  function hangUpLocal(key) {
+    const call = V.call;
+    if (!call || (V.callContact !== null && V.callContact !== String(key))) return;
+    V.call = null;
+    V.callContact = null;
+    V.muted = false;
+    try {
+      call.disconnect();
+    } catch (err) {
+      showVoiceError(err);
+    }
+    renderCallUi();
+  }
+
+  function toggleMute() {
+    const call = V.call;
+    if (!call) return;
+    try {
+      call.mute(!call.isMuted());
+      V.muted = Boolean(call.isMuted());
+    } catch (err) {
+      showVoiceError(err);
+    }
+    renderCallUi();
+  }
+
+  function renderCallUi() {
+    $("incoming-call").hidden = !V.incoming;
+    if (S.selected !== null && channelOf(S.selected) === "voice") {
+      const key = String(S.selected);
+      const c = Object.assign({}, S.details.get(key) || {}, S.contacts.get(key) || {});
+      renderCallPanel(key, c, S.observing);
+    }
+  }
+
+  /* The call panel of the selected contact: ringing, on the call (with its timer from
+   * answered_at), or ended; mute while the call is in this browser. */
+  function renderCallPanel(key, c, observing) {
+    const panel = $("call-panel");
+    if (c.channel !== "voice") {
+      panel.hidden = true;
+      return;
+    }
+    panel.hidden = false;
+    const state = c.state || "";
+    panel.dataset.state = state;
+    const local = V.call && V.callContact === key ? V.call : null;
+    const status = $("call-status");
+    const hint = $("call-hint");
+    const timerWrap = $("call-timer-wrap");
+    const timer = $("call-timer");
+    let hintKey = null;
+    if (state === "offered") {
+      I.set(status, "console.call.ringing");
+      if (!observing) hintKey = V.mode === "browser" ? "console.call.ringing_browser" : "console.call.ringing_phone";
+      if (!observing && c.callback_requested === true && local) hintKey = "console.call.callback";
+    } else if (state === "active") {
+      I.set(status, "console.call.active");
+      if (!observing) {
+        if (local) hintKey = V.muted ? "console.call.muted" : "console.call.in_browser";
+        else hintKey = "console.call.on_phone";
+      }
+    } else if (state === "queued") {
+      I.set(status, "state.queued");
+    } else {
+      I.set(status, "console.call.ended");
+    }
+    if (observing) hintKey = "console.call.observing";
+    if (hintKey) I.set(hint, hintKey);
+    else I.setText(hint, "");
+    hint.hidden = !hintKey;
+    hint.classList.toggle("call-muted", hintKey === "console.call.muted");
+    const since = state === "active" ? c.answered_at || null : null;
+    if (since) {
+      timer.dataset.since = since;
+      timer.textContent = I.formatDuration(now() - I.parseTime(since));
+    } else {
+      delete timer.dataset.since;
+      timer.textContent = "";
+    }
+    timerWrap.hidden = !since;
+    const mute = $("call-mute");
+    mute.hidden = !(local && state === "active" && !observing);
+    I.set(mute, V.muted ? "console.call.unmute" : "console.call.mute");
+    mute.setAttribute("aria-pressed", V.muted ? "true" : "false");
+  }
+
+  /* Alt+H: hang up and end my call in progress (the selected one, else my only one). It asks
+   * first, in the page; Alt+H again (or Enter) confirms. */
+  function hangUpShortcut() {
+    if (!$("end-confirm-box").hidden && S.selected !== null && channelOf(S.selected) === "voice") {
+      confirmEnd();
+      return;
+    }
+    let key = null;
+    if (S.selected !== null && !S.observing) {
+      const c = S.contacts.get(String(S.selected));
+      if (c && c.channel === "voice" && c.state === "active") key = String(S.selected);
+    }
+    if (key === null) {
+      for (const [k, c] of S.contacts) {
+        if (c.channel === "voice" && c.state === "active") {
+          key = k;
+          break;
+        }
+      }
+    }
+    if (key === null) {
+      notify("console.call.none");
+      return;
+    }
+    if (!sameId(S.selected, key) || S.observing) {
+      selectContact(key);
+    }
+    askEnd(true);
   }
 
   /* --------------------------------------------------------------- wrap-up */
@@ -1038,12 +1779,17 @@
 
   /* ----------------------------------------------------------------- state */
 
-  function applyState(d) {
+  /* `framesBefore`: how many queue frames had arrived when the state was asked for. A queue
+   * frame that arrived meanwhile is at least as new as the state's queue (the socket sends one
+   * after every change), so the state's queue must not replace it: equal server times (a
+   * frozen test clock) could not tell them apart. */
+  function applyState(d, framesBefore) {
     const stamp = setServerTime(d.server_time);
     if (d.me) S.me = d.me;
     renderMe();
 
-    if (Array.isArray(d.queue) && (Number.isNaN(stamp) || stamp >= S.queueStamp)) {
+    const framesMeanwhile = typeof framesBefore === "number" && S.queueFrames !== framesBefore;
+    if (Array.isArray(d.queue) && !framesMeanwhile && (Number.isNaN(stamp) || stamp >= S.queueStamp)) {
       S.queue = d.queue;
       if (!Number.isNaN(stamp)) S.queueStamp = stamp;
       renderQueue();
@@ -1067,6 +1813,7 @@
           S.unread.delete(key);
           S.drafts.delete(key);
           S.noteDrafts.delete(key);
+          S.optedOut.delete(key);
           if (!sameId(S.selected, key)) S.details.delete(key);
         }
       }
@@ -1092,8 +1839,9 @@
   }
 
   async function loadState() {
+    const framesBefore = S.queueFrames;
     const r = await api("GET", "/console/api/state");
-    if (r.ok && r.data) applyState(r.data);
+    if (r.ok && r.data) applyState(r.data, framesBefore);
     else notifyError(r.data);
   }
 
@@ -1185,8 +1933,12 @@
       case "queue": {
         const stamp = setServerTime(f.server_time);
         if (!Number.isNaN(stamp)) S.queueStamp = Math.max(S.queueStamp, stamp);
+        S.queueFrames += 1;
         S.queue = Array.isArray(f.queue) ? f.queue : [];
         renderQueue();
+        for (const q of S.queue) {
+          if (q && S.contacts.has(String(q.id))) checkRequeued(q.id);
+        }
         break;
       }
       case "message":
@@ -1232,12 +1984,13 @@
     sendReply();
   });
   $("reply").addEventListener("keydown", (ev) => enterSends(ev, sendReply, false));
+  $("reply").addEventListener("input", updateCounter);
   $("note-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     addNote();
   });
   $("note").addEventListener("keydown", (ev) => enterSends(ev, addNote, true));
-  $("end-conversation").addEventListener("click", askEnd);
+  $("end-conversation").addEventListener("click", () => askEnd(false));
   $("end-conversation-cancel").addEventListener("click", cancelEnd);
   $("end-conversation-confirm").addEventListener("click", confirmEnd);
   $("end-confirm-box").addEventListener("keydown", (ev) => {
@@ -1251,13 +2004,23 @@
     if (ev.target && ev.target.value) ev.target.removeAttribute("aria-invalid");
   });
   $("console-notice-dismiss").addEventListener("click", dismissNotice);
+  $("voice-banner-dismiss").addEventListener("click", () => {
+    $("voice-banner").hidden = true;
+  });
+  $("incoming-answer").addEventListener("click", answerIncoming);
+  $("incoming-decline").addEventListener("click", declineIncoming);
+  $("call-mute").addEventListener("click", toggleMute);
   $("reconnect-now").addEventListener("click", reconnectNow);
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey &&
-        (ev.code === "KeyN" || (ev.key && ev.key.toLowerCase() === "n"))) {
+    if (!ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    const k = ev.key ? ev.key.toLowerCase() : "";
+    if (ev.code === "KeyN" || k === "n") {
       ev.preventDefault();
       takeNext();
+    } else if (ev.code === "KeyH" || k === "h") {
+      ev.preventDefault();
+      hangUpShortcut();
     }
   });
 
@@ -1292,4 +2055,5 @@
 
   loadOptions();
   loadState().then(connectWs, connectWs);
+  startVoice().catch((err) => showVoiceError(err));
 })();
