@@ -428,7 +428,7 @@ class _ConsoleView:
                     floor_moved = True
                     if event.subject == f"user:{self.staff.user.id}":
                         await self.send_me()
-                elif event.kind == "message.added":
+                elif event.kind in ("message.added", "message.delivery"):
                     contact = await conversations.get(int(event.subject.split(":")[1]))
                     if contact.counsellor_id == self.staff.user.id or (
                         self.supervisor and contact.counsellor_id is not None
