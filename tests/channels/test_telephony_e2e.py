@@ -224,3 +224,36 @@ async def test_calls_and_texts_leave_no_numbers_or_words_in_logs(
     assert '"event": "sms_received"' in logged and '"event": "call_ringing"' in logged
     for secret in (CALLER, CALLER[1:], OTHER_CALLER[3:], "李秀兰", "李女士", "镜湖区"):
         assert secret not in logged, f"{secret!r} reached the logs"
+
+
+async def test_booked_callback_rings_the_counsellor_then_the_caller(line: Line) -> None:
+    """A caller who chose a callback hangs up; taking it calls the counsellor, then the caller."""
+    call = await line.sim.place_call(CALLER, digits=["", ""])
+    offer_after = line.config.telephony.callback_offer_after_seconds
+    await call.poll_wait(queue_time=offer_after, digits=["1"])
+    await line.sim.settle()
+    assert call.state == "completed"
+    contact = await line.contact_of(call.sid)
+    assert contact.callback_requested and contact.state is ContactState.QUEUED
+
+    taken = await line.counsellor.post("/console/api/take-next")
+    assert taken.status == 200
+    await line.sim.settle()
+    [created] = line.sim.rest.requests_to("/Calls.json")
+    assert created.form["To"] == f"client:counsellor-{line.counsellor.user_id}"
+    assert "<Number" in created.form["Twiml"] and CALLER in created.form["Twiml"]
+    contact = await line.contact_of(call.sid)
+    assert contact.state is ContactState.ACTIVE
+
+
+async def test_counsellor_who_answers_by_phone_is_dialled_on_their_number(line: Line) -> None:
+    """A counsellor set to answer by phone is reached with <Dial><Number>, not the browser."""
+    app = line.client.server.app
+    assert app is not None
+    await app[keys.USERS].set_answer_by(line.counsellor.user_id, "phone", "+8613700001234")
+    call = await line.sim.place_call(CALLER, digits=["", ""])
+    await line.counsellor.post("/console/api/take-next")
+    await line.sim.settle()
+    assert call.dial_target == "+8613700001234" and call.state == "connected"
+    [update] = line.sim.rest.requests_to(f"/Calls/{call.sid}.json")
+    assert "<Number" in update.form["Twiml"] and "<Client" not in update.form["Twiml"]
