@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
@@ -25,7 +26,6 @@ from hotline.config import TelephonyConfig
 
 log = structlog.get_logger(__name__)
 
-TWILIO_API = "https://api.twilio.com"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_WEBHOOK_BYTES = 64 * 1024
 
@@ -64,8 +64,7 @@ class RedirectingHttpClient(AsyncTwilioHttpClient):
         timeout: float | None = None,  # noqa: ASYNC109 (the signature twilio calls)
         allow_redirects: bool = False,
     ) -> Response:
-        if url.startswith(TWILIO_API):
-            url = self._base + url[len(TWILIO_API) :]
+        url = self.rewrite(url)
         sent = dict(headers or {})
         if auth is not None:
             pair = f"{auth[0]}:{auth[1]}".encode()
@@ -80,6 +79,14 @@ class RedirectingHttpClient(AsyncTwilioHttpClient):
             timeout=ClientTimeout(total=timeout) if timeout else None,
         ) as response:
             return Response(response.status, await response.text(), response.headers)
+
+    def rewrite(self, url: str) -> str:
+        """Point a Twilio API URL (any region or edge host) at the configured base URL."""
+        parts = urlsplit(url)
+        if parts.scheme == "https" and (parts.hostname or "").endswith(".twilio.com"):
+            query = f"?{parts.query}" if parts.query else ""
+            return f"{self._base}{parts.path}{query}"
+        return url
 
     async def close(self) -> None:
         await self.session.close()

@@ -6,6 +6,8 @@ hotline answers with, and serves the REST endpoints (rest.py) the hotline calls 
 real `twilio` client. `parse_twiml` (twiml.py) reads TwiML into comparable dataclasses.
 """
 
+# The hotline's own REST client (base-URL rewriting) is what tests point at the simulator.
+from hotline.channels.twilio_api import RedirectingHttpClient as RedirectingAsyncHttpClient
 from hotline.twilio_sim.driver import (
     ApplicationError,
     CallState,
@@ -16,7 +18,6 @@ from hotline.twilio_sim.driver import (
 )
 from hotline.twilio_sim.rest import (
     RecordedRequest,
-    RedirectingAsyncHttpClient,
     SentMessage,
     TwilioRestSimulator,
 )

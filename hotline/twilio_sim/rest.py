@@ -17,11 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Protocol, TypedDict
-from urllib.parse import urlsplit
 
-from aiohttp import ClientSession, ClientTimeout, encode_basic_auth, hdrs, web
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
+from aiohttp import hdrs, web
 
 from hotline.twilio_sim.twiml import TwiMLError, Verb, parse_twiml
 
@@ -31,7 +28,6 @@ __all__ = [
     "CallControl",
     "CallResource",
     "RecordedRequest",
-    "RedirectingAsyncHttpClient",
     "RestError",
     "SentMessage",
     "TwilioRestSimulator",
@@ -362,16 +358,6 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return (login, password) if colon else None
 
 
-def _query(params: dict[str, object] | None) -> dict[str, str | list[str]] | None:
-    """twilio's query parameters (already serialised, lists for repeated keys) as aiohttp's."""
-    if not params:
-        return None
-    return {
-        key: [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
-        for key, value in params.items()
-    }
-
-
 def _field(form: Any, name: str) -> str | None:
     value = form.get(name)
     return str(value) if value is not None and str(value) != "" else None
@@ -404,71 +390,3 @@ def _error_json(status: int, code: int, message: str) -> web.Response:
         },
         status=status,
     )
-
-
-# twilio ships no type information, so to mypy its class is Any unless a mypy override
-# follows the untyped package; `unused-ignore` keeps this line right under either setting.
-class RedirectingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc, unused-ignore]
-    """The twilio client's async HTTP client, sending api.twilio.com requests elsewhere.
-
-    `twilio.rest.Client(sid, token, http_client=RedirectingAsyncHttpClient(base))` then talks
-    to a simulator at `base` (which may carry a path prefix) through its real code path.
-    Build it inside a running event loop (its aiohttp session needs one); close it with
-    `await client.close()`.
-
-    `request` is twilio's own, less two things: twilio builds an `aiohttp.BasicAuth`, which
-    aiohttp 3.14 deprecates (a DeprecationWarning on every request, an error under
-    `filterwarnings = error`), so the same Authorization header is written directly; and the
-    request is not logged, as twilio's INFO log would carry query parameters.
-    """
-
-    def __init__(self, api_base_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.api_base_url = api_base_url.rstrip("/")
-
-    def rewrite(self, url: str) -> str:
-        """Point a Twilio API URL (any region or edge) at the simulator; leave others alone."""
-        parts = urlsplit(url)
-        if parts.scheme == "https" and (parts.hostname or "").endswith(".twilio.com"):
-            query = f"?{parts.query}" if parts.query else ""
-            return f"{self.api_base_url}{parts.path}{query}"
-        return url
-
-    # The signature is the twilio client's own (hence `timeout`, and the override that mypy
-    # flags when it reads twilio's sync base class through a follow-imports override).
-    async def request(  # type: ignore[override, unused-ignore]
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        allow_redirects: bool = False,
-    ) -> Response:
-        """Send the request the twilio client built, to the rewritten address."""
-        if timeout is not None and timeout <= 0:
-            raise ValueError(timeout)
-        sent_headers = dict(headers or {})
-        if auth is not None:
-            sent_headers[hdrs.AUTHORIZATION] = encode_basic_auth(auth[0], auth[1])
-        limit = timeout if timeout is not None else self.timeout
-        session: ClientSession | None = self.session
-        own_session = session is None
-        if session is None:
-            session = ClientSession()
-        try:
-            async with session.request(
-                method.upper(),
-                self.rewrite(url),
-                params=_query(params),
-                data=data,
-                headers=sent_headers,
-                timeout=ClientTimeout(total=limit) if limit is not None else None,
-                allow_redirects=allow_redirects,
-            ) as response:
-                return Response(response.status, await response.text(), response.headers)
-        finally:
-            if own_session:
-                await session.close()
