@@ -99,6 +99,40 @@ class Conversations:
         async with self._db.transaction() as tx:
             await self._contacts.mark_caller_left(tx, contact_id, tx.clock.now())
 
+    # -- risk ------------------------------------------------------------------------------
+
+    async def raise_risk(
+        self, contact_id: int, level: RiskLevel, source: str, reasons: Sequence[str] = ()
+    ) -> Contact:
+        """Raise a contact's risk from an automatic source (IVR key, screener, text scanner).
+
+        Automatic sources only ever raise: a contact's level is the highest of its sources, so
+        a calmer message never undoes an earlier alarming one (only a counsellor's written
+        assessment may lower it). The queue is ordered by the stored level, so a rise
+        re-orders it at once; the event carries the source and the reasons (rule ids), so
+        every level can be traced to its evidence.
+        """
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            if level.rank <= contact.risk.rank or not contact.state.is_open:
+                return contact
+            await self._contacts.set_risk(tx, contact_id, level)
+            await tx.append_event(
+                "contact.risk_changed",
+                f"contact:{contact_id}",
+                source,
+                {
+                    "from": contact.risk.value,
+                    "to": level.value,
+                    "source": source,
+                    "reasons": list(reasons),
+                },
+            )
+            changed = await self._contacts.load(tx, contact_id)
+            assert changed is not None
+        log.info("risk_raised", contact_id=contact_id, risk=level.value, source=source)
+        return changed
+
     # -- phone calls and texts -----------------------------------------------------------
 
     def caller_hash(self, number: str) -> str:

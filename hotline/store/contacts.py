@@ -98,6 +98,13 @@ class ContactRepository:
             (to_iso(tx.clock.now()), contact_id),
         )
 
+    async def set_risk(self, tx: Transaction, contact_id: int, level: RiskLevel) -> None:
+        """Store a contact's risk level and its rank (the queue's first key)."""
+        await tx.execute(
+            "UPDATE contacts SET risk = ?, risk_rank = ?, updated_at = ? WHERE id = ?",
+            (level.value, level.rank, to_iso(tx.clock.now()), contact_id),
+        )
+
     async def flag_callback(self, tx: Transaction, contact_id: int) -> None:
         """The caller asked to be called back instead of holding."""
         await tx.execute("UPDATE contacts SET callback_requested = 1 WHERE id = ?", (contact_id,))
