@@ -30,7 +30,7 @@ from hotline.counsellors import Counsellors, Presence
 from hotline.crypto import FieldCipher, new_token, token_digest
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.intake import Arrival, Intake
-from hotline.risk import RiskLevel
+from hotline.risk import RiskLevel, TextScanner
 from hotline.store.contacts import (
     ContactRepository,
     MessageRepository,
@@ -52,12 +52,18 @@ class Conversations:
     """Starts, routes, carries and closes contacts."""
 
     def __init__(
-        self, db: Database, cipher: FieldCipher, config: Config, counsellors: Counsellors
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        config: Config,
+        counsellors: Counsellors,
+        scanner: TextScanner | None = None,
     ) -> None:
         self._db = db
         self._config = config
         self._counsellors = counsellors
         self._cipher = cipher
+        self._scanner = scanner
         self._intake = Intake(db, cipher)
         self._contacts = ContactRepository(db, cipher)
         self._messages = MessageRepository(db, cipher)
@@ -294,6 +300,8 @@ class Conversations:
                 )
             message = await self._append_message(tx, contact, "caller", None, body)
             await self._contacts.touch(tx, contact.id)
+        await self._scan(contact.id, body)
+        contact = await self.get(contact.id)
         return contact, message, is_new
 
     async def sms_opt_out(self, number: str) -> None:
@@ -356,7 +364,17 @@ class Conversations:
             contact = await self._load(tx, contact_id)
             if not contact.state.is_open:
                 raise Conflict("this conversation has ended", code="ended")
-            return await self._append_message(tx, contact, "caller", None, body)
+            message = await self._append_message(tx, contact, "caller", None, body)
+        await self._scan(contact_id, body)
+        return message
+
+    async def _scan(self, contact_id: int, body: str) -> None:
+        """Run the text scanner on what the person wrote; a rise re-orders the queue at once."""
+        if self._scanner is None:
+            return
+        signal = self._scanner.scan(body)
+        if signal.level is not RiskLevel.NONE:
+            await self.raise_risk(contact_id, signal.level, "text_scanner", signal.reasons)
 
     async def counsellor_message(
         self, contact_id: int, counsellor_id: int, text: object

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 
 class RiskLevel(StrEnum):
@@ -36,3 +37,19 @@ _RANK = {
     RiskLevel.HIGH: 3,
     RiskLevel.IMMINENT: 4,
 }
+
+
+class RiskSignal(Protocol):
+    """What an automatic source concluded: a level, and the ids of the rules behind it."""
+
+    @property
+    def level(self) -> RiskLevel: ...
+
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+
+
+class TextScanner(Protocol):
+    """Reads one message and says how much risk it shows (see hotline.triage)."""
+
+    def scan(self, text: str) -> RiskSignal: ...
