@@ -139,6 +139,38 @@ class Conversations:
         log.info("risk_raised", contact_id=contact_id, risk=level.value, source=source)
         return changed
 
+    async def raise_wait_alarms(self) -> list[tuple[Contact, int]]:
+        """Find people waiting past their level's target; one alarm event each (and per level).
+
+        Returns (contact, seconds waited). The event is what the supervisors' consoles ring
+        on and what the statistics count; it is raised once per contact and level, so a
+        person does not cause an alarm every sweep, and a rise in risk (a tighter target)
+        raises a new one.
+        """
+        raised: list[tuple[Contact, int]] = []
+        async with self._db.transaction() as tx:
+            now = tx.clock.now()
+            for level, target in self._config.wait_targets_seconds.items():
+                cutoff = now - timedelta(seconds=target)
+                for contact in await self._contacts.past_wait_target(tx, level, cutoff):
+                    waited = int((now - contact.waiting_since).total_seconds())
+                    await self._contacts.mark_wait_alarmed(tx, contact)
+                    await tx.append_event(
+                        "contact.wait_breached",
+                        f"contact:{contact.id}",
+                        "system",
+                        {"risk": level.value, "waited_seconds": waited, "target_seconds": target},
+                    )
+                    raised.append((contact, waited))
+        for contact, waited in raised:
+            log.warning(
+                "wait_target_breached",
+                contact_id=contact.id,
+                risk=contact.risk.value,
+                waited_seconds=waited,
+            )
+        return raised
+
     # -- phone calls and texts -----------------------------------------------------------
 
     def caller_hash(self, number: str) -> str:

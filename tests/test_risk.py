@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from hotline.clock import ManualClock
 from hotline.config import Config
 from hotline.risk import RiskLevel
+from hotline.users import Role
+from hotline.web import keys
 from tests.test_queue import Line, open_line
 
 
@@ -62,3 +66,53 @@ async def test_a_closed_contact_is_not_raised(line: Line) -> None:
     await line.conversations.caller_end(contact.id)
     after = await line.conversations.raise_risk(contact.id, RiskLevel.HIGH, "text_scanner")
     assert after.risk is RiskLevel.NONE
+
+
+async def test_wait_alarm_at_chosen_instants(
+    line: Line, clock: ManualClock, config: Config
+) -> None:
+    """An alarm when, and only when, a contact has waited past its level's target; once."""
+    target_high = config.wait_targets_seconds[RiskLevel.HIGH]
+    target_none = config.wait_targets_seconds[RiskLevel.NONE]
+    calm, _ = await line.conversations.start_webchat(None, "zh-CN")
+    urgent, _ = await line.conversations.start_webchat(None, "zh-CN")
+    await line.conversations.raise_risk(urgent.id, RiskLevel.HIGH, "text_scanner")
+    clock.advance(seconds=target_high - 1)
+    assert await line.conversations.raise_wait_alarms() == []
+    clock.advance(seconds=1)
+    [(alarmed, waited)] = await line.conversations.raise_wait_alarms()
+    assert (alarmed.id, waited) == (urgent.id, target_high)
+    assert await line.conversations.raise_wait_alarms() == [], "one alarm per contact and level"
+    clock.advance(seconds=target_none - target_high)
+    assert [c.id for c, _ in await line.conversations.raise_wait_alarms()] == [calm.id]
+    [event] = [
+        e
+        for e in await line.db.events_for(f"contact:{urgent.id}")
+        if e.kind == "contact.wait_breached"
+    ]
+    assert event.data == {
+        "risk": "high",
+        "waited_seconds": target_high,
+        "target_seconds": target_high,
+    }
+    # A rise in risk brings a tighter target, and a new alarm.
+    await line.conversations.raise_risk(calm.id, RiskLevel.IMMINENT, "text_scanner")
+    assert [c.id for c, _ in await line.conversations.raise_wait_alarms()] == [calm.id]
+
+
+async def test_supervisor_console_is_alarmed(
+    client: Any, login: Any, clock: ManualClock, config: Config
+) -> None:
+    """The supervisors' live console gets an alarm frame when someone waits too long."""
+    chen = await login("chen", Role.SUPERVISOR)
+    app = client.server.app
+    started = await (await client.post("/chat/api/conversations", json={})).json()
+    await app[keys.CONVERSATIONS].raise_risk(started["contact_id"], RiskLevel.HIGH, "screener")
+    origin = str(client.make_url("")).rstrip("/")
+    async with chen.client.ws_connect("/console/ws", headers={"Origin": origin}) as ws:
+        clock.advance(seconds=config.wait_targets_seconds[RiskLevel.HIGH] + 1)
+        async with asyncio.timeout(5):
+            while (frame := await ws.receive_json())["type"] != "alarm":
+                pass
+    assert frame["contact"]["id"] == started["contact_id"]
+    assert frame["risk"] == "high" and frame["waited_seconds"] > frame["target_seconds"]

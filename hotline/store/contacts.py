@@ -98,6 +98,24 @@ class ContactRepository:
             (to_iso(tx.clock.now()), contact_id),
         )
 
+    async def past_wait_target(
+        self, tx: Transaction, level: RiskLevel, waiting_since_before: datetime
+    ) -> list[Contact]:
+        """Waiting contacts of a level that arrived before the cutoff and are not yet alarmed."""
+        rows = await tx.conn.execute_fetchall(
+            f"SELECT * FROM {WAITING} AND risk_rank = ? AND waiting_since <= ?"
+            " AND (wait_alarm_rank IS NULL OR wait_alarm_rank < risk_rank)"
+            f" ORDER BY {QUEUE_ORDER}",
+            (level.rank, to_iso(waiting_since_before)),
+        )
+        return [_contact(row) for row in rows]
+
+    async def mark_wait_alarmed(self, tx: Transaction, contact: Contact) -> None:
+        """Remember that this contact's breach at its current level has been raised."""
+        await tx.execute(
+            "UPDATE contacts SET wait_alarm_rank = ? WHERE id = ?", (contact.risk.rank, contact.id)
+        )
+
     async def set_risk(self, tx: Transaction, contact_id: int, level: RiskLevel) -> None:
         """Store a contact's risk level and its rank (the queue's first key)."""
         await tx.execute(

@@ -43,6 +43,7 @@ from hotline.web.websockets import SocketRegistry
 log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 5.0
+ALARM_SECONDS = 1.0
 
 
 def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
@@ -135,12 +136,24 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Run the sweeper loop for the life of the app."""
-    task = asyncio.create_task(_sweep_forever(app))
+    """Run the sweeper and the wait-alarm loops for the life of the app."""
+    tasks = [asyncio.create_task(_sweep_forever(app)), asyncio.create_task(_alarm_forever(app))]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _alarm_forever(app: web.Application) -> None:
+    """Every second: is anyone waiting past their risk level's target? (Imminent: seconds.)"""
+    while True:
+        await asyncio.sleep(ALARM_SECONDS)
+        try:
+            await app[keys.CONVERSATIONS].raise_wait_alarms()
+        except Exception as exc:  # the loop must outlive one bad pass
+            log.error("alarm_sweep_failed", error_type=type(exc).__name__)
 
 
 async def _sweep_forever(app: web.Application) -> None:

@@ -419,6 +419,10 @@ class _ConsoleView:
             changed: set[int] = set()
             left_me: set[int] = set()
             for event in batch:
+                if event.kind == "contact.wait_breached" and self.supervisor:
+                    contact = await conversations.get(int(event.subject.split(":")[1]))
+                    [summary] = await contact_summaries(self.app, [contact])
+                    await self.ws.send_json({"type": "alarm", "contact": summary, **event.data})
                 if event.kind.startswith("contact.") and event.kind != "contact.viewed":
                     queue_moved = floor_moved = True
                     changed.add(int(event.subject.split(":")[1]))
