@@ -1928,8 +1928,56 @@
     connectWs();
   }
 
+  /* Wait alarms (supervisors): a banner that stays until acknowledged, and a tone. */
+  const alarms = [];
+
+  function showAlarm(f) {
+    if (!f || !f.contact) return;
+    alarms.push(f);
+    renderAlarm();
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx) {
+        const ctx = new Ctx();
+        const tone = ctx.createOscillator();
+        const gain = ctx.createGain();
+        tone.frequency.value = 880;
+        gain.gain.value = 0.2;
+        tone.connect(gain).connect(ctx.destination);
+        tone.start();
+        tone.stop(ctx.currentTime + 0.6);
+      }
+    } catch (_e) {
+      /* no sound available: the banner still shows */
+    }
+  }
+
+  function renderAlarm() {
+    const banner = $("alarm-banner");
+    if (!alarms.length) {
+      banner.hidden = true;
+      return;
+    }
+    const f = alarms[alarms.length - 1];
+    $("alarm-text").textContent = I.t("console.alarm.text", {
+      id: f.contact.id,
+      risk: I.t("risk." + f.risk),
+      waited: f.waited_seconds,
+      target: f.target_seconds,
+    }) + (alarms.length > 1 ? " (+" + (alarms.length - 1) + ")" : "");
+    banner.hidden = false;
+  }
+
+  $("alarm-ack").addEventListener("click", () => {
+    alarms.length = 0;
+    renderAlarm();
+  });
+
   function handleFrame(f) {
     switch (f.type) {
+      case "alarm":
+        showAlarm(f);
+        break;
       case "queue": {
         const stamp = setServerTime(f.server_time);
         if (!Number.isNaN(stamp)) S.queueStamp = Math.max(S.queueStamp, stamp);

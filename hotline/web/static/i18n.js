@@ -53,6 +53,9 @@
 
       "risk.imminent": "紧急",
       "risk.high": "高",
+      "console.alarm.heading": "等待超时警报：",
+      "console.alarm.text": "#{id}（{risk}风险）已等待 {waited} 秒，超过目标 {target} 秒。",
+      "console.alarm.ack": "已知晓",
       "risk.moderate": "中",
       "risk.low": "低",
       "risk.none": "未评估",
@@ -334,6 +337,9 @@
 
       "risk.imminent": "Imminent",
       "risk.high": "High",
+      "console.alarm.heading": "Wait alarm:",
+      "console.alarm.text": "#{id} ({risk} risk) has waited {waited} s, past the {target} s target.",
+      "console.alarm.ack": "Acknowledge",
       "risk.moderate": "Moderate",
       "risk.low": "Low",
       "risk.none": "Not assessed",
