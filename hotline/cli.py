@@ -16,6 +16,8 @@ from pathlib import Path
 from hotline.config import Config, ConfigError, load_config
 from hotline.crypto import DataKeyError
 from hotline.logs import configure_logging
+from hotline.triage.rules import RuleFileError
+from hotline.triage.scanner import TextRiskScanner
 
 EXIT_CONFIG = 2
 
@@ -64,12 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     bench.add_argument("--json", type=Path, dest="json_path", help="write the metrics here")
+
+    from hotline.triage.command import add_arguments as add_triage_arguments
+
+    add_triage_arguments(commands.add_parser("triage", help="rate message texts for risk"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
+    if args.command == "triage":  # needs only the rule files: no config, data or server
+        from hotline.triage.command import run_triage
+
+        return run_triage(args)
     configure_logging()
     try:
         config = load_config(args.config)
@@ -78,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "bench":
             # A malformed or mismatched key is a configuration error, found before serving.
             asyncio.run(_check_key(config))
-    except (ConfigError, DataKeyError) as exc:
+            # So is a broken triage rule file: the scanner must work before anyone relies on it.
+            TextRiskScanner.default()
+    except (ConfigError, DataKeyError, RuleFileError) as exc:
         print(f"hotline: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 

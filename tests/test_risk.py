@@ -116,3 +116,35 @@ async def test_supervisor_console_is_alarmed(
                 pass
     assert frame["contact"]["id"] == started["contact_id"]
     assert frame["risk"] == "high" and frame["waited_seconds"] > frame["target_seconds"]
+
+
+async def test_a_waiting_chatters_message_reorders_the_live_queue(
+    client: Any, login: Any, clock: ManualClock
+) -> None:
+    """The real scanner reads a waiting person's message; the console's queue re-orders."""
+    wang = await login("wang")
+    origin = {"Origin": str(client.make_url("")).rstrip("/")}
+    first = await (await client.post("/chat/api/conversations", json={})).json()
+    clock.advance(minutes=3)
+    second = await (await client.post("/chat/api/conversations", json={})).json()
+    chat_url = f"/chat/ws?token={second['token']}"
+    async with (
+        wang.client.ws_connect("/console/ws", headers=origin) as console,
+        client.ws_connect(chat_url, headers=origin) as chat,
+    ):
+        await chat.send_json({"type": "message", "text": "我已经把药都吃了，现在肚子好痛"})
+        async with asyncio.timeout(5):
+            while True:
+                frame = await console.receive_json()
+                if frame["type"] == "queue" and frame["queue"][0]["id"] == second["contact_id"]:
+                    break
+    assert frame["queue"][0]["risk"] == "imminent"
+    assert [q["id"] for q in frame["queue"]] == [second["contact_id"], first["contact_id"]]
+    app = client.server.app
+    [event] = [
+        e
+        for e in await app[keys.DATABASE].events_for(f"contact:{second['contact_id']}")
+        if e.kind == "contact.risk_changed"
+    ]
+    assert event.actor == "text_scanner" and event.data["reasons"]
+    assert "药" not in str(event.data), "the event names rules, never the person's words"

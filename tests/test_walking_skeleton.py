@@ -43,7 +43,10 @@ async def test_person_to_counsellor_and_back(
         assert contact["id"] == started["contact_id"]
         assert contact["state"] == "active"
         assert [m["text"] for m in contact["messages"]] == ["我最近很难受"]
-        assert (await _receive_until(ws, "status"))["state"] == "active"
+        # Status frames also follow risk changes (the scanner read the message): wait for
+        # the one that says a counsellor has the conversation.
+        while (await _receive_until(ws, "status"))["state"] != "active":
+            pass
 
         reply = await counsellor.post(
             f"/console/api/contacts/{contact['id']}/messages", {"text": "我在这里，慢慢说。"}

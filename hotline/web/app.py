@@ -28,6 +28,7 @@ from hotline.events import EventBus
 from hotline.sessions import Sessions
 from hotline.store.database import DB_FILE, Database
 from hotline.store.keycheck import data_cipher, verify_data_key
+from hotline.triage.scanner import TextRiskScanner
 from hotline.users import Users
 from hotline.web import keys
 from hotline.web.auth import setup_auth
@@ -99,7 +100,10 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await db.close()
         raise
     counsellors = Counsellors(db)
-    conversations = Conversations(db, cipher, config, counsellors)
+    # The text risk scanner reads every inbound message (rules as data in config/triage).
+    conversations = Conversations(
+        db, cipher, config, counsellors, scanner=TextRiskScanner.default()
+    )
     app[keys.DATABASE] = db
     app[keys.CIPHER] = cipher
     app[keys.USERS] = Users(db, cipher)
