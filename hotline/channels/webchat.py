@@ -19,6 +19,8 @@ from hotline.contacts import Contact, ContactState
 from hotline.conversations import Conversations
 from hotline.errors import DomainError
 from hotline.events import Subscription
+from hotline.risk import RiskLevel
+from hotline.triage.screener import screen
 from hotline.web import keys
 from hotline.web.auth import origin_allowed
 from hotline.web.errors import error_response
@@ -77,9 +79,16 @@ async def start_conversation(request: web.Request) -> web.Response:
     lang = body.get("lang")
     if district is not None and not isinstance(district, str):
         return error_response(400, "unknown_district", "district must be a district id")
-    contact, token = await request.app[keys.CONVERSATIONS].start_webchat(
+    answers = body.get("screener") or {}
+    if not isinstance(answers, dict):
+        return error_response(400, "bad_request", "screener must be an object of answers")
+    screened = screen(answers)  # before anything is stored: bad answers change nothing
+    conversations = request.app[keys.CONVERSATIONS]
+    contact, token = await conversations.start_webchat(
         district, lang if isinstance(lang, str) else ""
     )
+    if screened.level is not RiskLevel.NONE:
+        await conversations.raise_risk(contact.id, screened.level, "screener", screened.reasons)
     return web.json_response({"contact_id": contact.id, "token": token}, status=201)
 
 
