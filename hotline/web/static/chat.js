@@ -414,6 +414,26 @@
 
   /* ---- actions ---- */
 
+  /* The optional screener: only answered questions are sent; none answered sends nothing. */
+  function screenerAnswers() {
+    const picked = (name) => {
+      const input = document.querySelector('input[name="' + name + '"]:checked');
+      return input ? input.value : null;
+    };
+    const yesNo = (v) => (v === null ? null : v === "yes");
+    const answers = {
+      wished_dead: yesNo(picked("wished_dead")),
+      suicidal_thoughts: yesNo(picked("suicidal_thoughts")),
+      acted: picked("acted"),
+      safe_now: yesNo(picked("safe_now"))
+    };
+    const given = Object.keys(answers).filter((k) => answers[k] !== null);
+    if (!given.length) return null;
+    const out = {};
+    for (const k of given) out[k] = answers[k];
+    return out;
+  }
+
   async function startChat(ev) {
     ev.preventDefault();
     if (starting) return;
@@ -422,6 +442,7 @@
     el.start.disabled = true;
     I.set(el.start, "chat.starting");
     const district = el.district.value || null;
+    const screener = screenerAnswers();
     let res = null;
     let data = {};
     try {
@@ -429,7 +450,7 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ district, lang: I.lang })
+        body: JSON.stringify(screener ? { district, lang: I.lang, screener } : { district, lang: I.lang })
       });
       try {
         data = await res.json();
