@@ -496,28 +496,48 @@ class Conversations:
         next" at the same instant (in one process or several on the same file) never
         receive the same contact.
         """
-        presence = await self._counsellors.presence(counsellor_id)
-        if presence.status is not Presence.AVAILABLE:
-            raise Conflict(
-                "you are on break; set yourself available to take contacts", code="not_available"
-            )
+        await self._require_available(counsellor_id)
         async with self._db.transaction() as tx:
             now = tx.clock.now()
             contact = await self._contacts.claim_next(tx, counsellor_id, now, channels)
             if contact is None:
                 return None
-            actor = f"user:{counsellor_id}"
-            await tx.append_event(
-                "contact.offered",
-                f"contact:{contact.id}",
-                actor,
-                {"from": "queued", "to": "offered", "counsellor_id": counsellor_id},
-            )
-            # Web chat and SMS have nothing to ring: the counsellor who took it is talking at
-            # once. A call stays offered until the counsellor's phone or browser picks up.
-            if contact.channel.answers_at_once:
-                contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
+            contact = await self._offered(tx, contact, counsellor_id)
         log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
+        return contact
+
+    async def take(self, contact_id: int, counsellor_id: int) -> Contact:
+        """Take one named waiting contact (an urgent offer answered); 409 if someone was faster."""
+        await self._require_available(counsellor_id)
+        async with self._db.transaction() as tx:
+            contact = await self._contacts.claim(tx, contact_id, counsellor_id, tx.clock.now())
+            if contact is None:
+                raise Conflict("another counsellor has already taken this person", code="taken")
+            contact = await self._offered(tx, contact, counsellor_id)
+        log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
+        return contact
+
+    async def _require_available(self, counsellor_id: int) -> None:
+        presence = await self._counsellors.presence(counsellor_id)
+        if presence.status is not Presence.AVAILABLE:
+            raise Conflict(
+                "you are on break; set yourself available to take contacts", code="not_available"
+            )
+
+    async def _offered(self, tx: Transaction, contact: Contact, counsellor_id: int) -> Contact:
+        """Record a claim just made, and answer at once where nothing has to ring."""
+        now = tx.clock.now()
+        actor = f"user:{counsellor_id}"
+        await tx.append_event(
+            "contact.offered",
+            f"contact:{contact.id}",
+            actor,
+            {"from": "queued", "to": "offered", "counsellor_id": counsellor_id},
+        )
+        # Web chat and SMS have nothing to ring: the counsellor who took it is talking at
+        # once. A call stays offered until the counsellor's phone or browser picks up.
+        if contact.channel.answers_at_once:
+            contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
         return contact
 
     async def queue(self, limit: int | None = None) -> list[Contact]:

@@ -148,3 +148,30 @@ async def test_a_waiting_chatters_message_reorders_the_live_queue(
     ]
     assert event.actor == "text_scanner" and event.data["reasons"]
     assert "药" not in str(event.data), "the event names rules, never the person's words"
+
+
+async def test_someone_in_danger_is_offered_to_every_console_and_taken_once(
+    client: Any, login: Any
+) -> None:
+    """An imminent chat reaches every console at once; the first to take it gets it."""
+    wang, li = await login("wang"), await login("li")
+    origin = {"Origin": str(client.make_url("")).rstrip("/")}
+    async with (
+        wang.client.ws_connect("/console/ws", headers=origin) as first,
+        li.client.ws_connect("/console/ws", headers=origin) as second,
+    ):
+        started = await (
+            await client.post("/chat/api/conversations", json={"screener": {"acted": "now"}})
+        ).json()
+        offers = []
+        for console in (first, second):
+            async with asyncio.timeout(5):
+                while (frame := await console.receive_json())["type"] != "urgent":
+                    pass
+            offers.append(frame["contact"]["id"])
+    assert offers == [started["contact_id"]] * 2
+    path = f"/console/api/contacts/{started['contact_id']}/take"
+    taken, late = await asyncio.gather(wang.post(path), li.post(path))
+    assert sorted([taken.status, late.status]) == [200, 409]
+    loser = late if late.status == 409 else taken
+    assert (await loser.json())["error"] == "taken"

@@ -230,6 +230,21 @@ class ContactRepository:
         )
         return None if row is None else _contact(row)
 
+    async def claim(
+        self, tx: Transaction, contact_id: int, counsellor_id: int, at: datetime
+    ) -> Contact | None:
+        """Offer one named waiting contact to a counsellor; None if it is no longer waiting.
+
+        One guarded statement, like `claim_next`: of several counsellors answering the same
+        urgent offer at once, exactly one gets it.
+        """
+        row = await tx.fetchone(
+            "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
+            " WHERE id = ? AND state = 'queued' RETURNING *",
+            (counsellor_id, to_iso(at), contact_id),
+        )
+        return None if row is None else _contact(row)
+
     async def move(
         self, tx: Transaction, contact: Contact, wanted: ContactState, /, **columns: object
     ) -> Contact | None:

@@ -19,11 +19,12 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
 from hotline.channels.voice import CallNotConnected
-from hotline.contacts import Channel, Contact, Note
+from hotline.contacts import Channel, Contact, ContactState, Note
 from hotline.conversations import Conversations
 from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
-from hotline.events import Subscription
+from hotline.events import Event, Subscription
+from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
 from hotline.web.auth import (
@@ -275,6 +276,30 @@ async def take_next(request: web.Request) -> web.Response:
     return web.json_response({"contact": await contact_detail(request.app, contact)})
 
 
+async def take_contact(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/take: answer an urgent offer (someone in danger now).
+
+    Every available console is offered an imminent contact at once; the first to press
+    takes it, the others hear 409 `taken`.
+    """
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    conversations = request.app[keys.CONVERSATIONS]
+    contact = await conversations.take(int(request.match_info["contact_id"]), staff.user.id)
+    if contact.channel is Channel.VOICE:
+        try:
+            await request.app[keys.VOICE].connect(contact, staff.user.id)
+        except CallNotConnected:
+            return web.json_response(
+                {
+                    "error": "call_not_connected",
+                    "message": "the call could not be put through; it is first in the queue again",
+                },
+                status=502,
+            )
+        contact = await conversations.get(contact.id)
+    return web.json_response({"contact": await contact_detail(request.app, contact)})
+
+
 async def _visible_contact(request: web.Request, staff: Staff) -> Contact:
     conversations = request.app[keys.CONVERSATIONS]
     contact = await conversations.get(int(request.match_info["contact_id"]))
@@ -378,6 +403,17 @@ async def voice_token(request: web.Request) -> web.Response:
     )
 
 
+def _became_imminent_waiting(event: Event) -> bool:
+    """Someone joined (or rejoined) the queue, or a waiting person's risk became imminent.
+
+    `send_urgent` then checks the stored contact, so a re-queued imminent contact (its
+    counsellor's phone did not answer) is offered to everyone again too.
+    """
+    if event.kind == "contact.queued":
+        return True
+    return event.kind == "contact.risk_changed" and event.data.get("to") == RiskLevel.IMMINENT.value
+
+
 # -- live updates ------------------------------------------------------------------------
 
 
@@ -399,6 +435,13 @@ class _ConsoleView:
             }
         )
 
+    async def send_urgent(self, contact_id: int) -> None:
+        """Offer someone in danger now to this console, if they are still waiting."""
+        contact = await self.app[keys.CONVERSATIONS].get(contact_id)
+        if contact.state is ContactState.QUEUED and contact.risk is RiskLevel.IMMINENT:
+            [summary] = await contact_summaries(self.app, [contact])
+            await self.ws.send_json({"type": "urgent", "contact": summary})
+
     async def send_me(self) -> None:
         await self.ws.send_json({"type": "me", "me": await _me(self.app, self.staff)})
 
@@ -419,6 +462,8 @@ class _ConsoleView:
             changed: set[int] = set()
             left_me: set[int] = set()
             for event in batch:
+                if _became_imminent_waiting(event):
+                    await self.send_urgent(int(event.subject.split(":")[1]))
                 if event.kind == "contact.wait_breached" and self.supervisor:
                     contact = await conversations.get(int(event.subject.split(":")[1]))
                     [summary] = await contact_summaries(self.app, [contact])
@@ -480,6 +525,9 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
             await view.send_me()
             await view.send_queue()
             await view.send_floor()
+            for waiting in await app[keys.CONVERSATIONS].queue(limit=20):
+                if waiting.risk is RiskLevel.IMMINENT:  # offered again after a reload
+                    await view.send_urgent(waiting.id)
             async for frame in ws:  # the console only listens; pings are handled by aiohttp
                 if frame.type is WSMsgType.ERROR:
                     break
@@ -503,6 +551,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/messages", post_message)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/notes", post_note)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/end", end_contact)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/take", take_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
     app.router.add_get("/console/api/voice-token", voice_token)
     app.router.add_get("/console/ws", console_socket)

@@ -356,33 +356,85 @@
     S.busy.take = false;
     btn.removeAttribute("aria-busy");
     if (r.ok && r.data && r.data.contact) {
-      const d = r.data.contact;
-      const summary = summaryOf(d);
-      const prior = S.contacts.get(String(d.id));
-      if (prior && summary.state === "offered" && prior.state !== "offered") {
-        /* a `contact` frame (the call was answered) overtook this answer: keep the newer state */
-        summary.state = prior.state;
-        summary.answered_at = prior.answered_at;
-        d.state = prior.state;
-        d.answered_at = prior.answered_at;
-      }
-      mergeDetail(d);
-      upsertSummary(summary, { silent: true });
-      if (S.queueFrames === framesBefore) {
-        S.queue = S.queue.filter((q) => !sameId(q.id, d.id));
-        renderQueue();
-      } else if (S.queue.some((q) => sameId(q.id, d.id))) {
-        checkRequeued(d.id); /* a newer queue frame already shows it waiting again */
-      }
-      selectContact(d.id, { fetch: false });
-      if (d.channel === "voice") $("note").focus(); /* a call: no reply box, notes are at hand */
-      else $("reply").focus();
-      if (r.data.notice === "call_not_connected") notify("console.take_next.call_notice");
+      openTaken(r, framesBefore);
     } else {
       showError(msg, r.data, false);
     }
     takeNextSettled();
   }
+
+  /* Show a contact just taken (by "take next" or by answering an urgent offer). */
+  function openTaken(r, framesBefore) {
+    const d = r.data.contact;
+    const summary = summaryOf(d);
+    const prior = S.contacts.get(String(d.id));
+    if (prior && summary.state === "offered" && prior.state !== "offered") {
+      /* a `contact` frame (the call was answered) overtook this answer: keep the newer state */
+      summary.state = prior.state;
+      summary.answered_at = prior.answered_at;
+      d.state = prior.state;
+      d.answered_at = prior.answered_at;
+    }
+    mergeDetail(d);
+    upsertSummary(summary, { silent: true });
+    if (S.queueFrames === framesBefore) {
+      S.queue = S.queue.filter((q) => !sameId(q.id, d.id));
+      renderQueue();
+    } else if (S.queue.some((q) => sameId(q.id, d.id))) {
+      checkRequeued(d.id); /* a newer queue frame already shows it waiting again */
+    }
+    selectContact(d.id, { fetch: false });
+    if (d.channel === "voice") $("note").focus(); /* a call: no reply box, notes are at hand */
+    else $("reply").focus();
+    if (r.data.notice === "call_not_connected") notify("console.take_next.call_notice");
+  }
+
+  /* Urgent offers: someone in danger now is offered to every console; first to take gets it. */
+  const urgent = new Map();
+
+  function showUrgent(contact) {
+    if (!contact || contact.state !== "queued") return;
+    urgent.set(String(contact.id), contact);
+    renderUrgent();
+  }
+
+  function renderUrgent() {
+    for (const id of Array.from(urgent.keys())) {
+      if (!S.queue.some((q) => sameId(q.id, id)) && S.queueFrames > 0) urgent.delete(id);
+    }
+    const banner = $("urgent-banner");
+    const first = urgent.values().next().value;
+    if (!first) {
+      banner.hidden = true;
+      return;
+    }
+    $("urgent-text").textContent = I.t("console.urgent.text", {
+      id: first.id,
+      channel: I.t("channel." + first.channel),
+    });
+    banner.hidden = false;
+  }
+
+  async function takeUrgent() {
+    const first = urgent.values().next().value;
+    if (!first || S.busy.take) return;
+    S.busy.take = true;
+    const framesBefore = S.queueFrames;
+    const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(first.id) + "/take");
+    S.busy.take = false;
+    urgent.delete(String(first.id));
+    renderUrgent();
+    if (r.ok && r.data && r.data.contact) openTaken(r, framesBefore);
+    else notify("console.urgent.taken");
+  }
+
+  $("urgent-take").addEventListener("click", takeUrgent);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.altKey && (ev.key === "u" || ev.key === "U")) {
+      ev.preventDefault();
+      takeUrgent();
+    }
+  });
 
   /* ---------------------------------------------------------- my contacts */
 
@@ -1978,12 +2030,16 @@
       case "alarm":
         showAlarm(f);
         break;
+      case "urgent":
+        showUrgent(f.contact);
+        break;
       case "queue": {
         const stamp = setServerTime(f.server_time);
         if (!Number.isNaN(stamp)) S.queueStamp = Math.max(S.queueStamp, stamp);
         S.queueFrames += 1;
         S.queue = Array.isArray(f.queue) ? f.queue : [];
         renderQueue();
+        renderUrgent();
         for (const q of S.queue) {
           if (q && S.contacts.has(String(q.id))) checkRequeued(q.id);
         }

@@ -53,6 +53,10 @@
 
       "risk.imminent": "紧急",
       "risk.high": "高",
+      "console.urgent.heading": "紧急：",
+      "console.urgent.text": "#{id}（{channel}）此刻正处于危险中，请立即接听。",
+      "console.urgent.take": "立即接听",
+      "console.urgent.taken": "其他咨询员已经接听了这位求助者。",
       "console.alarm.heading": "等待超时警报：",
       "console.alarm.text": "#{id}（{risk}风险）已等待 {waited} 秒，超过目标 {target} 秒。",
       "console.alarm.ack": "已知晓",
@@ -349,6 +353,10 @@
 
       "risk.imminent": "Imminent",
       "risk.high": "High",
+      "console.urgent.heading": "Urgent:",
+      "console.urgent.text": "#{id} ({channel}) is in danger right now: please answer at once.",
+      "console.urgent.take": "Answer now",
+      "console.urgent.taken": "Another counsellor has already answered this person.",
       "console.alarm.heading": "Wait alarm:",
       "console.alarm.text": "#{id} ({risk} risk) has waited {waited} s, past the {target} s target.",
       "console.alarm.ack": "Acknowledge",
