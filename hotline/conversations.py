@@ -10,7 +10,7 @@ HTTP or websockets; the channels and the console call these methods.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import structlog
@@ -32,6 +32,7 @@ from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.intake import Arrival, Intake
 from hotline.risk import RiskLevel, TextScanner
 from hotline.store.contacts import (
+    AssessmentRepository,
     ContactRepository,
     MessageRepository,
     NewContact,
@@ -40,6 +41,7 @@ from hotline.store.contacts import (
 )
 from hotline.store.database import Database, Transaction
 from hotline.store.optouts import OptOutRepository
+from hotline.triage.assessment import PROTECTIVE_FACTORS, cssrs_level
 
 # Message, Note and WrapUp are defined beside Contact (the store builds them too); the
 # channels and the console import them from here, as the records this service returns.
@@ -70,6 +72,7 @@ class Conversations:
         self._notes = NoteRepository(db, cipher)
         self._wrap_ups = WrapUpRepository(db, cipher)
         self._opt_outs = OptOutRepository(db)
+        self._assessments = AssessmentRepository(db, cipher)
 
     # -- arrival ---------------------------------------------------------------------------
 
@@ -138,6 +141,63 @@ class Conversations:
             assert changed is not None
         log.info("risk_raised", contact_id=contact_id, risk=level.value, source=source)
         return changed
+
+    async def assess(
+        self, contact_id: int, counsellor_id: int, form: Mapping[str, object]
+    ) -> Contact:
+        """Record the counsellor's C-SSRS assessment; its level becomes the contact's.
+
+        The counsellor may lower the level below what the evidence so far showed only with a
+        written reason (sealed, like all free text); raising needs none. The event carries the
+        answers that set the level, and whether a reason was given, never the reason's words.
+        """
+        result = cssrs_level(form)
+        factors = form.get("protective_factors") or []
+        if not isinstance(factors, list) or not set(factors) <= set(PROTECTIVE_FACTORS):
+            raise InvalidInput("unknown protective factor", field="protective_factors")
+        plan = form.get("safety_plan") or ""
+        reason = form.get("reason") or ""
+        if not isinstance(plan, str) or not isinstance(reason, str):
+            raise InvalidInput("safety_plan and reason are text", field="safety_plan")
+        limit = 10 * self._config.webchat.max_message_chars
+        if len(plan) > limit or len(reason) > limit:
+            raise InvalidInput("the text is too long", code="too_long", field="safety_plan")
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            if contact.state not in (ContactState.ACTIVE, ContactState.WRAP_UP):
+                raise Conflict("assess during or right after the conversation", code="not_active")
+            lowering = result.level.rank < contact.risk.rank
+            if lowering and not reason.strip():
+                raise InvalidInput(
+                    f"the evidence so far shows {contact.risk.value}; write why the risk is "
+                    f"now {result.level.value}",
+                    code="reason_required",
+                    field="reason",
+                )
+            await self._assessments.add(
+                tx, contact_id, counsellor_id, form, list(factors), result.level, plan, reason
+            )
+            await self._contacts.set_risk(tx, contact_id, result.level)
+            await tx.append_event(
+                "contact.risk_changed",
+                f"contact:{contact_id}",
+                f"user:{counsellor_id}",
+                {
+                    "from": contact.risk.value,
+                    "to": result.level.value,
+                    "source": "assessment",
+                    "reasons": list(result.reasons),
+                    "lowered_with_reason": lowering,
+                },
+            )
+            changed = await self._contacts.load(tx, contact_id)
+            assert changed is not None
+        return changed
+
+    async def latest_assessment(self, contact_id: int) -> dict[str, object] | None:
+        """The contact's most recent assessment (answers, factors, level, safety plan)."""
+        return await self._assessments.latest(contact_id)
 
     async def raise_wait_alarms(self) -> list[tuple[Contact, int]]:
         """Find people waiting past their level's target; one alarm event each (and per level).

@@ -12,7 +12,7 @@ that transaction (under its write lock); the others read committed data on the r
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,9 @@ from hotline.contacts import Channel, Contact, ContactState, Message, Note, Wrap
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
 from hotline.store.database import Database, Transaction
+
+# The C-SSRS answers stored with an assessment (hotline.triage.assessment asks them).
+ASSESSMENT_QUESTIONS = ("wish_dead", "suicidal_thoughts", "method", "intent", "plan")
 
 QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
 # The waiting contacts, read through the partial index that holds them in queue order.
@@ -526,6 +529,64 @@ class WrapUpRepository:
             tuple(json.loads(row["key_groups"])),
             summary,
         )
+
+
+class AssessmentRepository:
+    """Counsellors' risk assessments; the safety plan and any reason are sealed."""
+
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(
+        self,
+        tx: Transaction,
+        contact_id: int,
+        counsellor_id: int,
+        answers: Mapping[str, object],
+        protective_factors: list[str],
+        level: RiskLevel,
+        safety_plan: str,
+        reason: str,
+    ) -> None:
+        """Store one assessment, stamped now."""
+        kept = {k: answers[k] for k in (*ASSESSMENT_QUESTIONS, "behaviour") if k in answers}
+        await tx.execute(
+            "INSERT INTO assessments (contact_id, counsellor_id, answers, protective_factors,"
+            " level, safety_plan_enc, reason_enc, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                contact_id,
+                counsellor_id,
+                json.dumps(kept),
+                json.dumps(protective_factors),
+                level.value,
+                self._cipher.seal(safety_plan, f"assessments.safety_plan:{contact_id}")
+                if safety_plan
+                else None,
+                self._cipher.seal(reason, f"assessments.reason:{contact_id}") if reason else None,
+                to_iso(tx.clock.now()),
+            ),
+        )
+
+    async def latest(self, contact_id: int) -> dict[str, object] | None:
+        """The most recent assessment of a contact, opened for its holder."""
+        row = await self._db.fetchone(
+            "SELECT * FROM assessments WHERE contact_id = ? ORDER BY id DESC LIMIT 1",
+            (contact_id,),
+        )
+        if row is None:
+            return None
+        return {
+            "answers": json.loads(row["answers"]),
+            "protective_factors": json.loads(row["protective_factors"]),
+            "level": row["level"],
+            "safety_plan": self._cipher.open(
+                row["safety_plan_enc"], f"assessments.safety_plan:{contact_id}"
+            )
+            if row["safety_plan_enc"]
+            else "",
+            "at": from_iso(row["at"]).isoformat(),
+        }
 
 
 def _contact(row: aiosqlite.Row) -> Contact:

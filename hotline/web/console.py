@@ -155,6 +155,7 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
         "messages": [message_json(m) for m in await conversations.messages(contact.id)],
         "notes": [note_json(n, note_authors[n.author_id]) for n in notes],
         "opted_out": await _opted_out(conversations, contact),
+        "assessment": await conversations.latest_assessment(contact.id),
         "wrap_up": None
         if wrap is None
         else {
@@ -274,6 +275,16 @@ async def take_next(request: web.Request) -> web.Response:
             )
         contact = await request.app[keys.CONVERSATIONS].get(contact.id)
     return web.json_response({"contact": await contact_detail(request.app, contact)})
+
+
+async def post_assessment(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/assessment: the C-SSRS assessment sets the level."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    contact = await request.app[keys.CONVERSATIONS].assess(
+        int(request.match_info["contact_id"]), staff.user.id, body
+    )
+    return web.json_response(await contact_detail(request.app, contact))
 
 
 async def take_contact(request: web.Request) -> web.Response:
@@ -552,6 +563,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/notes", post_note)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/end", end_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/take", take_contact)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/assessment", post_assessment)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
     app.router.add_get("/console/api/voice-token", voice_token)
     app.router.add_get("/console/ws", console_socket)
