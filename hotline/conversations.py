@@ -37,11 +37,14 @@ from hotline.store.contacts import (
     MessageRepository,
     NewContact,
     NoteRepository,
+    ProtocolRepository,
     WrapUpRepository,
 )
 from hotline.store.database import Database, Transaction
 from hotline.store.optouts import OptOutRepository
 from hotline.triage.assessment import PROTECTIVE_FACTORS, cssrs_level
+from hotline.triage.protocol import SERVICES
+from hotline.triage.protocol import STEPS as PROTOCOL_STEPS
 
 # Message, Note and WrapUp are defined beside Contact (the store builds them too); the
 # channels and the console import them from here, as the records this service returns.
@@ -73,6 +76,7 @@ class Conversations:
         self._wrap_ups = WrapUpRepository(db, cipher)
         self._opt_outs = OptOutRepository(db)
         self._assessments = AssessmentRepository(db, cipher)
+        self._protocol = ProtocolRepository(db, cipher)
 
     # -- arrival ---------------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class Conversations:
             )
             changed = await self._contacts.load(tx, contact_id)
             assert changed is not None
+            await self._alert_supervisor_if_imminent(tx, changed)
         log.info("risk_raised", contact_id=contact_id, risk=level.value, source=source)
         return changed
 
@@ -193,7 +198,63 @@ class Conversations:
             )
             changed = await self._contacts.load(tx, contact_id)
             assert changed is not None
+            if contact.risk is not RiskLevel.IMMINENT:
+                await self._alert_supervisor_if_imminent(tx, changed)
         return changed
+
+    async def _alert_supervisor_if_imminent(self, tx: Transaction, contact: Contact) -> None:
+        """Someone in a conversation is in danger now: alert the supervisors, as step one."""
+        if contact.risk is not RiskLevel.IMMINENT or contact.counsellor_id is None:
+            return
+        await self._protocol.add(tx, contact.id, "system", "supervisor_alerted", True, None, "")
+        await tx.append_event(
+            "protocol.step",
+            f"contact:{contact.id}",
+            "system",
+            {
+                "step": "supervisor_alerted",
+                "done": True,
+                "service": None,
+                "noted": False,
+                "counsellor_id": contact.counsellor_id,
+            },
+        )
+
+    async def record_protocol_step(
+        self, contact_id: int, counsellor_id: int, form: Mapping[str, object]
+    ) -> None:
+        """Record a step of the imminent-risk protocol (an event with its time)."""
+        step, done, service = form.get("step"), form.get("done", True), form.get("service")
+        note = form.get("note") or ""
+        if step not in PROTOCOL_STEPS:
+            raise InvalidInput(f"step must be one of {', '.join(PROTOCOL_STEPS)}", field="step")
+        if not isinstance(done, bool):
+            raise InvalidInput("done must be true or false", field="done")
+        if service is not None and service not in SERVICES:
+            raise InvalidInput(f"service must be one of {', '.join(SERVICES)}", field="service")
+        if not isinstance(note, str) or len(note) > self._config.webchat.max_message_chars:
+            raise InvalidInput("the note is too long", code="too_long", field="note")
+        if step == "emergency_services" and (service in (None, "none") or not done) and not note:
+            raise InvalidInput(
+                "write why emergency services were not contacted",
+                code="reason_required",
+                field="note",
+            )
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            actor = f"user:{counsellor_id}"
+            await self._protocol.add(tx, contact_id, actor, str(step), done, service, note)
+            await tx.append_event(
+                "protocol.step",
+                f"contact:{contact_id}",
+                actor,
+                {"step": step, "done": done, "service": service, "noted": bool(note)},
+            )
+
+    async def protocol_steps(self, contact_id: int) -> list[dict[str, object]]:
+        """The protocol steps recorded for a contact."""
+        return await self._protocol.of_contact(contact_id)
 
     async def latest_assessment(self, contact_id: int) -> dict[str, object] | None:
         """The contact's most recent assessment (answers, factors, level, safety plan)."""
@@ -598,6 +659,7 @@ class Conversations:
         # once. A call stays offered until the counsellor's phone or browser picks up.
         if contact.channel.answers_at_once:
             contact = await self._move(tx, contact, ContactState.ACTIVE, actor, answered_at=now)
+        await self._alert_supervisor_if_imminent(tx, contact)
         return contact
 
     async def queue(self, limit: int | None = None) -> list[Contact]:

@@ -589,6 +589,58 @@ class AssessmentRepository:
         }
 
 
+class ProtocolRepository:
+    """Steps of the imminent-risk protocol; a written 'why' is sealed."""
+
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def add(
+        self,
+        tx: Transaction,
+        contact_id: int,
+        actor: str,
+        step: str,
+        done: bool,
+        service: str | None,
+        note: str,
+    ) -> None:
+        """Record one step, stamped now."""
+        await tx.execute(
+            "INSERT INTO protocol_steps (contact_id, actor, step, done, service, note_enc, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                contact_id,
+                actor,
+                step,
+                int(done),
+                service,
+                self._cipher.seal(note, f"protocol_steps.note:{contact_id}") if note else None,
+                to_iso(tx.clock.now()),
+            ),
+        )
+
+    async def of_contact(self, contact_id: int) -> list[dict[str, object]]:
+        """The steps recorded for a contact, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM protocol_steps WHERE contact_id = ? ORDER BY id", (contact_id,)
+        )
+        return [
+            {
+                "step": row["step"],
+                "done": bool(row["done"]),
+                "service": row["service"],
+                "actor": row["actor"],
+                "note": self._cipher.open(row["note_enc"], f"protocol_steps.note:{contact_id}")
+                if row["note_enc"]
+                else "",
+                "at": from_iso(row["at"]).isoformat(),
+            }
+            for row in rows
+        ]
+
+
 def _contact(row: aiosqlite.Row) -> Contact:
     return Contact(
         id=row["id"],

@@ -156,6 +156,7 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
         "notes": [note_json(n, note_authors[n.author_id]) for n in notes],
         "opted_out": await _opted_out(conversations, contact),
         "assessment": await conversations.latest_assessment(contact.id),
+        "protocol": await conversations.protocol_steps(contact.id),
         "wrap_up": None
         if wrap is None
         else {
@@ -285,6 +286,18 @@ async def post_assessment(request: web.Request) -> web.Response:
         int(request.match_info["contact_id"]), staff.user.id, body
     )
     return web.json_response(await contact_detail(request.app, contact))
+
+
+async def post_protocol_step(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/protocol: one step of the imminent-risk protocol."""
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    body = await _json_body(request)
+    conversations = request.app[keys.CONVERSATIONS]
+    contact_id = int(request.match_info["contact_id"])
+    await conversations.record_protocol_step(contact_id, staff.user.id, body)
+    return web.json_response(
+        await contact_detail(request.app, await conversations.get(contact_id)), status=201
+    )
 
 
 async def take_contact(request: web.Request) -> web.Response:
@@ -475,6 +488,15 @@ class _ConsoleView:
             for event in batch:
                 if _became_imminent_waiting(event):
                     await self.send_urgent(int(event.subject.split(":")[1]))
+                if (
+                    event.kind == "protocol.step"
+                    and event.actor == "system"
+                    and event.data.get("step") == "supervisor_alerted"
+                    and self.supervisor
+                ):
+                    contact = await conversations.get(int(event.subject.split(":")[1]))
+                    [summary] = await contact_summaries(self.app, [contact])
+                    await self.ws.send_json({"type": "imminent", "contact": summary})
                 if event.kind == "contact.wait_breached" and self.supervisor:
                     contact = await conversations.get(int(event.subject.split(":")[1]))
                     [summary] = await contact_summaries(self.app, [contact])
@@ -564,6 +586,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/end", end_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/take", take_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/assessment", post_assessment)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/protocol", post_protocol_step)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
     app.router.add_get("/console/api/voice-token", voice_token)
     app.router.add_get("/console/ws", console_socket)
