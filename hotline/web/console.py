@@ -267,13 +267,7 @@ async def take_next(request: web.Request) -> web.Response:
             if texts is not None:
                 detail = await contact_detail(request.app, texts)
                 return web.json_response({"contact": detail, "notice": "call_not_connected"})
-            return web.json_response(
-                {
-                    "error": "call_not_connected",
-                    "message": "the call could not be put through; it is first in the queue again",
-                },
-                status=502,
-            )
+            return _call_not_connected()
         contact = await request.app[keys.CONVERSATIONS].get(contact.id)
     return web.json_response({"contact": await contact_detail(request.app, contact)})
 
@@ -300,6 +294,16 @@ async def post_protocol_step(request: web.Request) -> web.Response:
     )
 
 
+def _call_not_connected() -> web.Response:
+    return web.json_response(
+        {
+            "error": "call_not_connected",
+            "message": "the call could not be put through; it is first in the queue again",
+        },
+        status=502,
+    )
+
+
 async def take_contact(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/take: answer an urgent offer (someone in danger now).
 
@@ -313,13 +317,7 @@ async def take_contact(request: web.Request) -> web.Response:
         try:
             await request.app[keys.VOICE].connect(contact, staff.user.id)
         except CallNotConnected:
-            return web.json_response(
-                {
-                    "error": "call_not_connected",
-                    "message": "the call could not be put through; it is first in the queue again",
-                },
-                status=502,
-            )
+            return _call_not_connected()
         contact = await conversations.get(contact.id)
     return web.json_response({"contact": await contact_detail(request.app, contact)})
 

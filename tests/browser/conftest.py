@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium"))
 CHROMIUM_PRESENT = CHROMIUM.exists()
@@ -36,3 +38,18 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+async def console_login(
+    browser: Browser, base: str, username: str, *, available: bool = True
+) -> Page:
+    """A fresh browser context logged in to the console (zh-CN), ready to take contacts."""
+    page = await (await browser.new_context(locale="zh-CN")).new_page()
+    await page.goto(f"{base}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}/console")
+    if available:
+        await expect(page.locator("#presence")).to_contain_text("可接听")
+    return page

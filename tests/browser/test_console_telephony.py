@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from hotline.clock import ManualClock
 from hotline.config import Config
@@ -20,6 +20,7 @@ from hotline.twilio_sim import TwilioSimulator
 from hotline.users import Role
 from hotline.web import keys
 from hotline.web.app import create_app
+from tests.browser.conftest import console_login
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.conftest import PASSWORD
 
@@ -55,23 +56,12 @@ async def phone_line(
         sim.raise_for_errors()
 
 
-async def _console(browser: Browser, base: str) -> Page:
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("#username", "wang")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console")
-    await expect(page.locator("#presence")).to_contain_text("可接听")
-    return page
-
-
 async def test_counsellor_takes_a_phone_call_then_a_text(
     phone_line: tuple[str, TwilioSimulator, Any], browser: Browser
 ) -> None:
     """A call shows as 电话, rings, is answered with its timer, is hung up; then an SMS."""
     base, sim, _app = phone_line
-    page = await _console(browser, base)
+    page = await console_login(browser, base, "wang")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await expect(page.locator("#voice-status")).to_contain_text("来电将转到您的电话")

@@ -6,25 +6,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
+from tests.browser.conftest import console_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-async def _console(browser: Browser, base: str, username: str) -> Page:
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console")
-    await expect(page.locator("#presence")).to_contain_text("可接听")
-    return page
 
 
 async def test_urgent_offer_reaches_both_consoles_and_one_takes_it(
@@ -35,8 +25,8 @@ async def test_urgent_offer_reaches_both_consoles_and_one_takes_it(
     base = str(server.make_url("")).rstrip("/")
     for name in ("wang", "li"):
         await app[keys.USERS].add(name, f"{name}老师", Role.COUNSELLOR, PASSWORD)
-    wang = await _console(browser, base, "wang")
-    li = await _console(browser, base, "li")
+    wang = await console_login(browser, base, "wang")
+    li = await console_login(browser, base, "li")
     conversations = app[keys.CONVERSATIONS]
     await conversations.start_webchat(None, "zh-CN")  # someone calmer, waiting longer
     contact, _ = await conversations.start_webchat("wuwei", "zh-CN")

@@ -13,6 +13,7 @@ from hotline.config import Config
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
+from tests.browser.conftest import console_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -29,12 +30,7 @@ async def test_supervisor_sees_the_wait_alarm_until_acknowledged(
     server = await aiohttp_server(app)
     base = str(server.make_url("")).rstrip("/")
     await app[keys.USERS].add("chen", "陈督导", Role.SUPERVISOR, PASSWORD)
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
-    await page.goto(f"{base}/login")
-    await page.fill("#username", "chen")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console")
+    page = await console_login(browser, base, "chen")
     await expect(page.locator("#floor")).to_be_visible()
 
     contact, _ = await app[keys.CONVERSATIONS].start_webchat("nanling", "zh-CN")
