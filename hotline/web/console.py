@@ -542,13 +542,20 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     staff = await require_staff(request, CONSOLE_ROLES)
     app = request.app
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
-    await ws.prepare(request)
     sockets = app[keys.SOCKETS]
     owner = ("user", staff.user.id)
-    sockets.add(ws, owner)
+    # Presence first, then the handshake: the page re-reads its state when the socket opens,
+    # and must not read the "offline" of a moment before (it would override the me frame).
     counsellors = app[keys.COUNSELLORS]
     if (await counsellors.presence(staff.user.id)).status is Presence.OFFLINE:
         await counsellors.set_presence(staff.user.id, Presence.AVAILABLE)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        if sockets.count(owner) == 0:  # no console after all: offline after the grace
+            app[keys.PRESENCE_WATCH].schedule_offline(staff.user.id)
+        raise
+    sockets.add(ws, owner)
     view = _ConsoleView(app, ws, staff)
     async with app[keys.BUS].subscribe() as subscription:
         follower = asyncio.create_task(view.follow(subscription))

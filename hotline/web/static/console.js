@@ -443,6 +443,8 @@
     delete s.messages;
     delete s.notes;
     delete s.wrap_up;
+    delete s.assessment;
+    delete s.protocol;
     return s;
   }
 
@@ -684,6 +686,16 @@
           return;
         }
         const old = S.contacts.get(String(key));
+        if (old && old.state === "active" && c.state === "offered") {
+          /* a `contact` frame (the call was answered) overtook this answer: keep the newer state */
+          c.state = old.state;
+          c.answered_at = old.answered_at;
+          const det = S.details.get(String(key));
+          if (det) {
+            det.state = old.state;
+            det.answered_at = old.answered_at;
+          }
+        }
         S.contacts.set(String(key), Object.assign({}, old, c));
         renderMyContacts();
       }
@@ -787,6 +799,7 @@
 
     renderMessages(d, opts && opts.scroll);
     renderNotes(d);
+    renderRiskForms(key, c, d, observing);
 
     if (showWrap && wrapWasHidden) {
       if (focusWasInReply || document.activeElement === document.body) $("wrap-category").focus();
@@ -1746,6 +1759,322 @@
     }
   }
 
+  /* ------------------------------------------------- risk assessment, protocol */
+
+  const QUESTIONS = ["wish_dead", "suicidal_thoughts", "method", "intent", "plan"];
+  const PROTOCOL_STEPS = ["location_asked", "supervisor_alerted", "emergency_services",
+    "dispatch_requested", "help_arrived"];
+  const riskForms = { prefilled: null, protocolOpen: new Set(), busy: false };
+
+  function riskRank(risk) {
+    const i = RISK_ORDER.indexOf(risk);
+    return i < 0 ? -1 : RISK_ORDER.length - 1 - i; /* none 0 … imminent 4 */
+  }
+
+  /* A level as a badge with text; an assessed "none" reads "无风险", not "未评估". */
+  function levelBadge(level) {
+    const badge = riskBadge(level);
+    if (level === "none") I.set(badge, "assess.level.none");
+    return badge;
+  }
+
+  function setRadio(name, value) {
+    for (const input of document.querySelectorAll('#assessment-form input[name="' + name + '"]')) {
+      input.checked = input.value === value;
+    }
+  }
+
+  function prefillAssessment(key, d) {
+    const a = d && d.assessment;
+    const stamp = key + "|" + (a && a.at ? a.at : "");
+    if (riskForms.prefilled === stamp) return;
+    riskForms.prefilled = stamp;
+    $("assessment-form").reset();
+    hideMessage($("assessment-error"));
+    $("assessment-reason").removeAttribute("aria-invalid");
+    if (!a) return;
+    const answers = a.answers || {};
+    for (const q of QUESTIONS) {
+      if (typeof answers[q] === "boolean") setRadio(q, answers[q] ? "yes" : "no");
+    }
+    if (answers.behaviour) setRadio("behaviour", answers.behaviour);
+    const factors = Array.isArray(a.protective_factors) ? a.protective_factors : [];
+    for (const box of document.querySelectorAll('#assessment-form input[name="protective_factors"]')) {
+      box.checked = factors.includes(box.value);
+    }
+    $("safety-plan").value = a.safety_plan || "";
+  }
+
+  function renderAssessmentResult(d) {
+    const out = $("assessment-result");
+    const a = d && d.assessment;
+    if (!a || !a.level) {
+      out.hidden = true;
+      out.replaceChildren();
+      return;
+    }
+    const label = make("strong");
+    I.set(label, "assess.result");
+    const when = make("span", "hint");
+    I.set(when, "assess.result_at", { time: I.formatTime(a.at) });
+    out.replaceChildren(label, document.createTextNode(" "), levelBadge(a.level),
+      document.createTextNode(" "), when);
+    out.hidden = false;
+  }
+
+  function renderRiskForms(key, c, d, observing) {
+    const mine = !observing && S.contacts.has(key);
+    const state = c.state || "";
+    const canAssess = mine && (state === "active" || state === "wrap_up") && Boolean(d);
+    const section = $("assessment");
+    section.hidden = !canAssess;
+    if (canAssess) {
+      prefillAssessment(key, d);
+      renderAssessmentResult(d);
+    }
+
+    const canProtocol = mine && (LIVE_STATES.has(state) || state === "wrap_up") && Boolean(d);
+    const imminent = c.risk === "imminent";
+    const open = canProtocol && (imminent || riskForms.protocolOpen.has(key));
+    const toggle = $("protocol-show");
+    toggle.hidden = !canProtocol || imminent;
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    I.set(toggle, open ? "protocol.hide" : "protocol.show");
+    const wasHidden = $("protocol").hidden;
+    $("protocol").hidden = !open;
+    if (!open) return;
+    if (wasHidden) {
+      $("protocol-note").value = "";
+      $("protocol-service").value = "";
+      hideMessage($("protocol-error"));
+    }
+    renderProtocolSteps(d, imminent);
+  }
+
+  function renderProtocolSteps(d, imminent) {
+    const records = d && Array.isArray(d.protocol) ? d.protocol : [];
+    const latest = new Map();
+    for (const r of records) if (r && r.step) latest.set(r.step, r);
+    const items = PROTOCOL_STEPS.map((step) => {
+      const r = latest.get(step);
+      const done = Boolean(r && r.done);
+      const li = make("li", "protocol-step" + (done ? " is-done" : ""));
+      li.dataset.step = step;
+      li.dataset.done = done ? "true" : "false";
+      const name = make("span", "protocol-step-name");
+      I.set(name, "protocol.step." + step);
+      li.appendChild(name);
+      const status = make("span", "protocol-status");
+      status.id = "protocol-status-" + step;
+      if (done && r.service && I.has("protocol.service." + r.service)) {
+        I.set(status, "protocol.done_service", {
+          time: I.formatTime(r.at), service: I.t("protocol.service." + r.service)
+        });
+      } else if (done) {
+        I.set(status, "protocol.done_at", { time: I.formatTime(r.at) });
+      } else if (step === "supervisor_alerted") {
+        I.set(status, imminent ? "protocol.auto" : "protocol.auto_pending");
+        if (imminent) li.classList.add("is-done");
+      } else {
+        I.set(status, "protocol.pending");
+      }
+      li.appendChild(status);
+      if (done && r.note) li.appendChild(make("span", "protocol-note-text", r.note));
+      if (step !== "supervisor_alerted") {
+        const btn = make("button", "btn btn-secondary btn-small");
+        btn.type = "button";
+        btn.id = "protocol-" + step;
+        btn.dataset.step = step;
+        I.set(btn, "protocol.record");
+        btn.setAttribute("aria-describedby", name.id = "protocol-name-" + step);
+        li.appendChild(btn);
+      }
+      return li;
+    });
+    const focused = document.activeElement && document.activeElement.dataset
+      ? document.activeElement.id : "";
+    $("protocol-steps").replaceChildren(...items);
+    if (focused && focused.startsWith("protocol-") && $(focused)) $(focused).focus();
+  }
+
+  /* The new detail from an assessment or protocol answer: everything that shows the risk. */
+  function applyRiskDetail(data) {
+    mergeDetail(data);
+    const summary = summaryOf(data);
+    if (S.floor && Array.isArray(S.floor.active)) {
+      for (const row of S.floor.active) if (sameId(row.id, data.id)) row.risk = data.risk;
+      renderFloor();
+    }
+    upsertSummary(summary, { silent: true });
+    renderConversation();
+  }
+
+  async function submitAssessment(ev) {
+    ev.preventDefault();
+    if (riskForms.busy || S.selected === null || S.observing) return;
+    const key = String(S.selected);
+    const err = $("assessment-error");
+    hideMessage(err);
+    const reasonBox = $("assessment-reason");
+    reasonBox.removeAttribute("aria-invalid");
+    const body = {};
+    const names = QUESTIONS.concat(["behaviour"]);
+    for (let i = 0; i < names.length; i++) {
+      const picked = document.querySelector('#assessment-form input[name="' + names[i] + '"]:checked');
+      if (!picked) {
+        I.set(err, "assess.unanswered", { n: i + 1 });
+        err.hidden = false;
+        document.querySelector('#assessment-form input[name="' + names[i] + '"]').focus();
+        return;
+      }
+      body[names[i]] = names[i] === "behaviour" ? picked.value : picked.value === "yes";
+    }
+    body.protective_factors = Array.from(
+      document.querySelectorAll('#assessment-form input[name="protective_factors"]:checked')
+    ).map((x) => x.value);
+    body.safety_plan = $("safety-plan").value.trim();
+    body.reason = reasonBox.value.trim();
+    riskForms.busy = true;
+    $("assessment-submit").setAttribute("aria-busy", "true");
+    const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/assessment", body);
+    riskForms.busy = false;
+    $("assessment-submit").removeAttribute("aria-busy");
+    if (r.ok && r.data && r.data.id !== undefined) {
+      reasonBox.value = "";
+      riskForms.prefilled = null;
+      applyRiskDetail(r.data);
+      $("assessment-result").focus();
+      return;
+    }
+    const data = r.data || {};
+    showError(err, data, false);
+    if (data.error === "reason_required" || data.field === "reason") {
+      reasonBox.setAttribute("aria-invalid", "true");
+      reasonBox.focus();
+    } else if (data.field === "safety_plan") {
+      $("safety-plan").focus();
+    }
+  }
+
+  async function recordStep(step) {
+    if (riskForms.busy || S.selected === null || S.observing) return;
+    const key = String(S.selected);
+    const err = $("protocol-error");
+    hideMessage(err);
+    const body = { step };
+    const note = $("protocol-note").value.trim();
+    if (note) body.note = note;
+    if (step === "emergency_services") {
+      const service = $("protocol-service").value;
+      if (!service) {
+        I.set(err, "protocol.choose_service");
+        err.hidden = false;
+        $("protocol-service").focus();
+        return;
+      }
+      body.service = service;
+      if (service === "none" && !note) {
+        I.set(err, "protocol.reason_required");
+        err.hidden = false;
+        $("protocol-note").focus();
+        return;
+      }
+    }
+    riskForms.busy = true;
+    const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/protocol", body);
+    riskForms.busy = false;
+    if (r.ok && r.data && r.data.id !== undefined) {
+      $("protocol-note").value = "";
+      if (step === "emergency_services") $("protocol-service").value = "";
+      applyRiskDetail(r.data);
+      return;
+    }
+    const data = r.data || {};
+    if (data.error === "reason_required") I.set(err, "protocol.reason_required");
+    else showError(err, data, false);
+    err.hidden = false;
+    if (data.error === "reason_required" || data.field === "note") $("protocol-note").focus();
+  }
+
+  function toggleProtocol() {
+    if (S.selected === null) return;
+    const key = String(S.selected);
+    if (riskForms.protocolOpen.has(key)) riskForms.protocolOpen.delete(key);
+    else riskForms.protocolOpen.add(key);
+    renderConversation();
+    if (!$("protocol").hidden) $("protocol").focus();
+  }
+
+  /* A `contact` frame for a contact I hold: did its risk go up from what this page had? */
+  let riskRise = null;
+
+  function checkRiskRise(c) {
+    if (!c || c.id === undefined || c.id === null || !c.risk) return;
+    if (riskForms.busy && sameId(c.id, S.selected) && c.risk !== "imminent") return; /* my own assessment */
+    const key = String(c.id);
+    const old = S.contacts.get(key);
+    if (!old || !old.risk || !LIVE_STATES.has(c.state || old.state)) return;
+    if (Object.prototype.hasOwnProperty.call(c, "counsellor_id") && !sameId(c.counsellor_id, myId())) return;
+    if (riskRank(c.risk) <= riskRank(old.risk)) return;
+    riskRise = { id: c.id, risk: c.risk };
+    renderRiskRise();
+    if (c.risk === "imminent") {
+      riskForms.protocolOpen.add(key);
+      if (!sameId(S.selected, key)) selectContact(key);
+      setTimeout(() => {
+        if (!$("protocol").hidden) $("protocol").scrollIntoView({ block: "nearest" });
+      }, 0);
+    }
+  }
+
+  function renderRiskRise() {
+    const banner = $("risk-rise");
+    if (!riskRise) {
+      banner.hidden = true;
+      return;
+    }
+    I.set($("risk-rise-text"), "console.risk_rise.text", {
+      id: riskRise.id, level: I.t("risk." + riskRise.risk)
+    });
+    banner.hidden = false;
+  }
+
+  /* Supervisors: a counsellor is with someone in danger now; stays until acknowledged. */
+  const imminentAlerts = [];
+
+  function showImminent(contact) {
+    if (!contact || !isSupervisor()) return;
+    if (!imminentAlerts.some((c) => sameId(c.id, contact.id))) imminentAlerts.push(contact);
+    renderImminent();
+  }
+
+  function renderImminent() {
+    const banner = $("imminent-banner");
+    if (!imminentAlerts.length) {
+      banner.hidden = true;
+      return;
+    }
+    const last = imminentAlerts[imminentAlerts.length - 1];
+    $("imminent-text").textContent = I.t("console.imminent.text", { id: last.id }) +
+      (imminentAlerts.length > 1 ? " (+" + (imminentAlerts.length - 1) + ")" : "");
+    banner.hidden = false;
+  }
+
+  $("imminent-ack").addEventListener("click", () => {
+    imminentAlerts.length = 0;
+    renderImminent();
+  });
+  $("risk-rise-dismiss").addEventListener("click", () => {
+    riskRise = null;
+    renderRiskRise();
+  });
+  $("assessment-form").addEventListener("submit", submitAssessment);
+  $("protocol-show").addEventListener("click", toggleProtocol);
+  $("protocol-steps").addEventListener("click", (ev) => {
+    const btn = ev.target && ev.target.closest ? ev.target.closest("button[data-step]") : null;
+    if (btn) recordStep(btn.dataset.step);
+  });
+
   /* ----------------------------------------------------------------- floor */
 
   function renderFloor() {
@@ -2033,6 +2362,9 @@
       case "urgent":
         showUrgent(f.contact);
         break;
+      case "imminent":
+        showImminent(f.contact);
+        break;
       case "queue": {
         const stamp = setServerTime(f.server_time);
         if (!Number.isNaN(stamp)) S.queueStamp = Math.max(S.queueStamp, stamp);
@@ -2049,7 +2381,10 @@
         addMessage(f.contact_id, f.message);
         break;
       case "contact":
-        if (f.contact) upsertSummary(f.contact);
+        if (f.contact) {
+          checkRiskRise(f.contact);
+          upsertSummary(f.contact);
+        }
         break;
       case "me":
         /* my presence changed on the server (the socket opening makes me available) */
@@ -2148,6 +2483,9 @@
     renderMyContacts();
     renderFloor();
     if (S.selected !== null) renderNotes(S.details.get(String(S.selected)));
+    if (S.selected !== null) renderConversation();
+    renderRiskRise();
+    renderImminent();
   });
 
   renderMe();
