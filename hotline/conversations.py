@@ -312,14 +312,18 @@ class Conversations:
                 Channel.VOICE,
                 district,
                 self._config.ui.language,
-                risk,
+                RiskLevel.NONE,
                 None,
                 call_sid=call_sid,
                 caller_number=number,
                 caller_hash=self.caller_hash(number),
             )
         )
-        log.info("contact_started", contact_id=contact.id, channel="voice", risk=risk.value)
+        log.info("contact_started", contact_id=contact.id, channel="voice")
+        if risk is not RiskLevel.NONE:
+            # Raised, not created, at the IVR's level: the rise is an event naming its source,
+            # like every other, so the level can be traced to the key the caller pressed.
+            contact = await self.raise_risk(contact.id, risk, "ivr", ["ivr.danger_key"])
         return contact
 
     async def by_call_sid(self, call_sid: str) -> Contact | None:

@@ -31,7 +31,7 @@ def test_default_config_has_the_seed_plan(tmp_path: Path) -> None:
     assert config.ui.language == "zh-CN"
     assert config.data_dir == Path("var")
     assert config.retention.records_days == 3 * 365
-    assert config.wait_targets_seconds[RiskLevel.IMMINENT] == 0
+    assert config.wait_targets_seconds[RiskLevel.IMMINENT] == 10
     assert {g.id for g in config.key_groups} >= {
         "elderly_alone",
         "minor",
@@ -86,8 +86,8 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
         ),
         ('id = "wuwei"', 'id = "jinghu"', "districts[7].id", "duplicate id"),
         ('language = "zh-CN"', 'language = "fr"', "ui.language", "not in ui.languages"),
-        ("high = 60", "high = 6000", "wait_targets_seconds.high", "may not wait longer"),
-        ("imminent = 0\n", "", "wait_targets_seconds.imminent", "required but missing"),
+        ("high = 30", "high = 6000", "wait_targets_seconds.high", "may not wait longer"),
+        ("imminent = 10\n", "", "wait_targets_seconds.imminent", "required but missing"),
         ('name_en = "Wuwei County"', 'name_en = ""', "districts[7].name_en", "must not be empty"),
     ],
 )

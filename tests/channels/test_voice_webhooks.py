@@ -159,6 +159,12 @@ async def test_press_9_call_jumps_ahead_of_earlier_calls(
     assert [c.call_sid for c in queue] == [sids[2], sids[0], sids[1]]
     assert queue[0].risk is RiskLevel.IMMINENT and queue[0].district == "jiujiang"
     assert queue[1].district == "jinghu" and queue[2].district is None
+    [rise] = [
+        e
+        for e in await app[keys.DATABASE].events_for(f"contact:{queue[0].id}")
+        if e.kind == "contact.risk_changed"
+    ]
+    assert (rise.actor, rise.data["reasons"]) == ("ivr", ["ivr.danger_key"])
     # Twilio retries a webhook it did not hear back from: still one contact per call.
     await twilio.post("/twilio/voice/district?danger=1", _call(sids[2], Digits="3"))
     assert await app[keys.CONVERSATIONS].queue_length() == 3
