@@ -61,6 +61,14 @@ class FieldCipher:
             raise DataKeyError("ciphertext does not open with this key and context") from None
         return plain.decode("utf-8")
 
+    def seal_optional(self, plaintext: str | None, context: str) -> bytes | None:
+        """Seal optional text; nothing written (None) stays nothing, so NULL means absent."""
+        return self.seal(plaintext, context) if plaintext else None
+
+    def open_optional(self, blob: bytes | None, context: str) -> str:
+        """Open what `seal_optional` wrote; an absent value reads as empty text."""
+        return self.open(blob, context) if blob else ""
+
     def keyed_hash(self, value: str) -> str:
         """A stable pseudonym for a value (a phone number), useless without the key."""
         return hmac.new(self._hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

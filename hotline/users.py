@@ -153,7 +153,7 @@ class Users:
             raise InvalidInput("answer_by must be browser or phone", field="answer_by")
         if answer_by == "phone" and not (phone and phone.startswith("+") and phone[1:].isdigit()):
             raise InvalidInput("a phone number like +8613900000000 is needed", field="phone")
-        sealed = self._cipher.seal(phone, f"users.phone:{user_id}") if phone else None
+        sealed = self._cipher.seal_optional(phone, f"users.phone:{user_id}")
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE users SET answer_by = ?, phone_enc = ? WHERE id = ?",

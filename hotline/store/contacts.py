@@ -180,9 +180,9 @@ class ContactRepository:
                     stamp,
                     arrival.call_sid,
                     arrival.caller_hash,
-                    self._cipher.seal(arrival.caller_number, f"contacts.caller_number:{contact_id}")
-                    if arrival.caller_number
-                    else None,
+                    self._cipher.seal_optional(
+                        arrival.caller_number, f"contacts.caller_number:{contact_id}"
+                    ),
                     stamp,
                 )
             )
@@ -489,11 +489,7 @@ class WrapUpRepository:
 
     async def add(self, tx: Transaction, contact_id: int, counsellor_id: int, wrap: WrapUp) -> None:
         """Store a contact's wrap-up, stamped now (an empty summary is stored as NULL)."""
-        summary = (
-            self._cipher.seal(wrap.summary, f"wrap_ups.summary:{contact_id}")
-            if wrap.summary
-            else None
-        )
+        summary = self._cipher.seal_optional(wrap.summary, f"wrap_ups.summary:{contact_id}")
         await tx.execute(
             "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
             " follow_up_wanted, key_groups, summary_enc, at)"
@@ -516,11 +512,7 @@ class WrapUpRepository:
         row = await self._db.fetchone("SELECT * FROM wrap_ups WHERE contact_id = ?", (contact_id,))
         if row is None:
             return None
-        summary = (
-            self._cipher.open(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
-            if row["summary_enc"]
-            else ""
-        )
+        summary = self._cipher.open_optional(row["summary_enc"], f"wrap_ups.summary:{contact_id}")
         return WrapUp(
             row["category"],
             row["outcome"],
@@ -560,10 +552,8 @@ class AssessmentRepository:
                 json.dumps(kept),
                 json.dumps(protective_factors),
                 level.value,
-                self._cipher.seal(safety_plan, f"assessments.safety_plan:{contact_id}")
-                if safety_plan
-                else None,
-                self._cipher.seal(reason, f"assessments.reason:{contact_id}") if reason else None,
+                self._cipher.seal_optional(safety_plan, f"assessments.safety_plan:{contact_id}"),
+                self._cipher.seal_optional(reason, f"assessments.reason:{contact_id}"),
                 to_iso(tx.clock.now()),
             ),
         )
@@ -580,11 +570,9 @@ class AssessmentRepository:
             "answers": json.loads(row["answers"]),
             "protective_factors": json.loads(row["protective_factors"]),
             "level": row["level"],
-            "safety_plan": self._cipher.open(
+            "safety_plan": self._cipher.open_optional(
                 row["safety_plan_enc"], f"assessments.safety_plan:{contact_id}"
-            )
-            if row["safety_plan_enc"]
-            else "",
+            ),
             "at": from_iso(row["at"]).isoformat(),
         }
 
@@ -616,7 +604,7 @@ class ProtocolRepository:
                 step,
                 int(done),
                 service,
-                self._cipher.seal(note, f"protocol_steps.note:{contact_id}") if note else None,
+                self._cipher.seal_optional(note, f"protocol_steps.note:{contact_id}"),
                 to_iso(tx.clock.now()),
             ),
         )
@@ -632,9 +620,9 @@ class ProtocolRepository:
                 "done": bool(row["done"]),
                 "service": row["service"],
                 "actor": row["actor"],
-                "note": self._cipher.open(row["note_enc"], f"protocol_steps.note:{contact_id}")
-                if row["note_enc"]
-                else "",
+                "note": self._cipher.open_optional(
+                    row["note_enc"], f"protocol_steps.note:{contact_id}"
+                ),
                 "at": from_iso(row["at"]).isoformat(),
             }
             for row in rows

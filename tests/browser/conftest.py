@@ -41,10 +41,20 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def console_login(
-    browser: Browser, base: str, username: str, *, available: bool = True
+    browser: Browser,
+    base: str,
+    username: str,
+    *,
+    available: bool = True,
+    errors: list[str] | None = None,
 ) -> Page:
-    """A fresh browser context logged in to the console (zh-CN), ready to take contacts."""
+    """A fresh browser context logged in to the console (zh-CN), ready to take contacts.
+
+    With `errors`, every uncaught page error from the first load on is appended to it.
+    """
     page = await (await browser.new_context(locale="zh-CN")).new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
     await page.goto(f"{base}/login")
     await page.fill("#username", username)
     await page.fill("#password", PASSWORD)

@@ -7,22 +7,15 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from hotline.users import Role
 from hotline.web import keys
+from tests.browser.conftest import console_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
-
-
-async def _log_in(page: Page, base: str, username: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console")
 
 
 async def test_person_chats_counsellor_answers_and_wraps_up(
@@ -46,11 +39,8 @@ async def test_person_chats_counsellor_answers_and_wraps_up(
         ["我这几天一直睡不着，很难受"]
     )
 
-    counsellor = await (await browser.new_context(locale="zh-CN")).new_page()
-    counsellor.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
-    await _log_in(counsellor, base, "wang")
     # Opening the console makes the counsellor available, and the page shows it.
-    await expect(counsellor.locator("#presence")).to_contain_text("可接听")
+    counsellor = await console_login(browser, base, "wang", errors=errors)
     await counsellor.click("#presence")
     await expect(counsellor.locator("#presence")).to_contain_text("休息中")
     await counsellor.keyboard.press("Alt+n")
@@ -138,8 +128,7 @@ async def test_console_shows_waiting_person_live(
     server = await aiohttp_server(app)
     base = str(server.make_url("")).rstrip("/")
     await app[keys.USERS].add("li", "李老师", Role.SUPERVISOR, PASSWORD)
-    page = await (await browser.new_context()).new_page()
-    await _log_in(page, base, "li")
+    page = await console_login(browser, base, "li")
     await expect(page.locator("#floor")).to_be_visible()
     await expect(page.locator("#queue .queue-item")).to_have_count(0)
     await app[keys.CONVERSATIONS].start_webchat("wuwei", "zh-CN")

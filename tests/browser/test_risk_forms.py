@@ -11,21 +11,10 @@ from playwright.async_api import Browser, Page, expect
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
+from tests.browser.conftest import console_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-async def _console(browser: Browser, base: str, username: str, errors: list[str]) -> Page:
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{base}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/console")
-    await expect(page.locator("#presence")).to_contain_text("可接听")
-    return page
 
 
 async def _answer(page: Page, answers: dict[str, str], behaviour: str) -> None:
@@ -42,7 +31,7 @@ async def test_assessment_sets_level_and_lowering_needs_a_reason(
     base = str(server.make_url("")).rstrip("/")
     await app[keys.USERS].add("wang", "王老师", Role.COUNSELLOR, PASSWORD)
     errors: list[str] = []
-    page = await _console(browser, base, "wang", errors)
+    page = await console_login(browser, base, "wang", errors=errors)
     conversations = app[keys.CONVERSATIONS]
     contact, _ = await conversations.start_webchat(None, "zh-CN")
     await page.click("#take-next")
@@ -85,7 +74,7 @@ async def test_imminent_contact_shows_checklist_and_records_steps(
     base = str(server.make_url("")).rstrip("/")
     await app[keys.USERS].add("wang", "王老师", Role.COUNSELLOR, PASSWORD)
     errors: list[str] = []
-    page = await _console(browser, base, "wang", errors)
+    page = await console_login(browser, base, "wang", errors=errors)
     conversations = app[keys.CONVERSATIONS]
     contact, _ = await conversations.start_webchat(None, "zh-CN")
     await conversations.raise_risk(contact.id, RiskLevel.IMMINENT, "text_scanner", ["x"])
@@ -129,10 +118,10 @@ async def test_risk_rise_opens_checklist_and_alerts_supervisor(
     await app[keys.USERS].add("wang", "王老师", Role.COUNSELLOR, PASSWORD)
     await app[keys.USERS].add("zhao", "赵督导", Role.SUPERVISOR, PASSWORD)
     errors: list[str] = []
-    supervisor = await _console(browser, base, "zhao", errors)
+    supervisor = await console_login(browser, base, "zhao", errors=errors)
     await supervisor.click("#presence")  # on break: the counsellor takes the chat
     await expect(supervisor.locator("#presence")).to_contain_text("休息中")
-    page = await _console(browser, base, "wang", errors)
+    page = await console_login(browser, base, "wang", errors=errors)
     conversations = app[keys.CONVERSATIONS]
     contact, _ = await conversations.start_webchat(None, "zh-CN")
     await page.click("#take-next")
