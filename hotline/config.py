@@ -22,7 +22,13 @@ from hotline.risk import RiskLevel
 
 ENV_PREFIX = "HOTLINE_"
 # Environment variables that are not config keys: where things are, and secrets.
-ENV_NON_KEYS = {"HOTLINE_CONFIG", "HOTLINE_DATA_DIR", "HOTLINE_DATA_KEY", "HOTLINE_PUBLIC_URL"}
+ENV_NON_KEYS = {
+    "HOTLINE_CONFIG",
+    "HOTLINE_TEAMS",
+    "HOTLINE_DATA_DIR",
+    "HOTLINE_DATA_KEY",
+    "HOTLINE_PUBLIC_URL",
+}
 # Twilio's own variable names, read as they are documented by Twilio.
 TWILIO_ENV = {
     "account_sid": "TWILIO_ACCOUNT_SID",
@@ -256,7 +262,7 @@ def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], source: st
     del source
 
 
-class _Section:
+class Section:
     """Reads one TOML table, remembering which keys were used so leftovers are reported."""
 
     def __init__(self, source: str, path: str, table: Any) -> None:
@@ -297,11 +303,11 @@ class _Section:
             raise ConfigError(self.source, self.key(name), "must not be empty")
         return value
 
-    def section(self, name: str, *, required: bool = False) -> _Section:
+    def section(self, name: str, *, required: bool = False) -> Section:
         self.used.add(name)
         if name not in self.table and required:
             raise ConfigError(self.source, self.key(name), "is required but missing")
-        return _Section(self.source, self.key(name), self.table.get(name, {}))
+        return Section(self.source, self.key(name), self.table.get(name, {}))
 
     def finish(self) -> None:
         extra = sorted(set(self.table) - self.used)
@@ -311,7 +317,7 @@ class _Section:
             )
 
 
-def _addresses(section: _Section, name: str) -> list[str]:
+def _addresses(section: Section, name: str) -> list[str]:
     values = section.get(name, list, [])
     for value in values:
         try:
@@ -327,7 +333,7 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _options(parent: _Section, name: str, *, required: bool = True) -> tuple[Option, ...]:
+def _options(parent: Section, name: str, *, required: bool = True) -> tuple[Option, ...]:
     parent.used.add(name)
     items = parent.table.get(name)
     key = parent.key(name)
@@ -340,7 +346,7 @@ def _options(parent: _Section, name: str, *, required: bool = True) -> tuple[Opt
     seen: set[str] = set()
     options = []
     for index, item in enumerate(items):
-        section = _Section(parent.source, f"{key}[{index}]", item)
+        section = Section(parent.source, f"{key}[{index}]", item)
         option_id = section.text("id")
         if not option_id.replace("_", "").isalnum() or not option_id.isascii():
             raise ConfigError(
@@ -360,7 +366,7 @@ def parse_config(
     raw: dict[str, Any], *, source: str, data_dir: Path, data_key: str | None = None
 ) -> Config:
     """Validate a parsed TOML document into a `Config`."""
-    root = _Section(source, "", raw)
+    root = Section(source, "", raw)
 
     hotline = root.section("hotline", required=True)
     name_zh = hotline.text("name_zh")
@@ -480,7 +486,7 @@ def parse_config(
     )
 
 
-def _url(section: _Section, name: str, default: Any = ...) -> str:
+def _url(section: Section, name: str, default: Any = ...) -> str:
     value = section.text(name, default).rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ConfigError(
@@ -489,7 +495,7 @@ def _url(section: _Section, name: str, default: Any = ...) -> str:
     return value
 
 
-def _phone(section: _Section, name: str) -> str:
+def parse_phone(section: Section, name: str) -> str:
     value = section.text(name).replace(" ", "")
     if not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16):
         raise ConfigError(
@@ -500,7 +506,7 @@ def _phone(section: _Section, name: str) -> str:
     return value
 
 
-def _telephony(section: _Section, districts: tuple[Option, ...]) -> TelephonyConfig:
+def _telephony(section: Section, districts: tuple[Option, ...]) -> TelephonyConfig:
     texts_section = section.section("texts", required=True)
     texts = {name: texts_section.text(name) for name in TELEPHONY_TEXTS}
     texts_section.finish()
@@ -520,13 +526,13 @@ def _telephony(section: _Section, districts: tuple[Option, ...]) -> TelephonyCon
     telephony = TelephonyConfig(
         public_url=_url(section, "public_url"),
         api_base_url=_url(section, "api_base_url", "https://api.twilio.com"),
-        phone_number=_phone(section, "phone_number"),
+        phone_number=parse_phone(section, "phone_number"),
         recording_enabled=section.get("recording_enabled", bool, False),
         ask_district=section.get("ask_district", bool, True),
         ring_timeout_seconds=section.positive("ring_timeout_seconds", 20),
         callback_offer_after_seconds=section.positive("callback_offer_after_seconds", 180),
         overflow_after_seconds=section.positive("overflow_after_seconds", 600),
-        backup_number=_phone(section, "backup_number"),
+        backup_number=parse_phone(section, "backup_number"),
         sms_inactivity_minutes=section.positive("sms_inactivity_minutes", 120),
         wait_pause_seconds=section.positive("wait_pause_seconds", 20),
         texts=texts,
