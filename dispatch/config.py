@@ -29,7 +29,7 @@ from dispatch.teams import (
     TeamKind,
     Teams,
 )
-from hotline.config import Config, ConfigError, Section, parse_phone
+from hotline.config import Config, ConfigError, Option, Section, parse_options, parse_phone
 from hotline.risk import RiskLevel
 
 TEAMS_FILE = "teams.toml"
@@ -74,6 +74,7 @@ class DispatchConfig:
     teams: Teams
     policies: Mapping[str, Policy]
     paging: PagingConfig
+    outcomes: tuple[Option, ...]
 
     def policy_for(self, team: Team) -> Policy:
         """The policy a team's dispatches start with (config guarantees it exists)."""
@@ -111,8 +112,9 @@ def parse_dispatch_config(raw: dict[str, Any], config: Config, *, source: str) -
     paging = _paging(root.section("paging", required=True))
     policies = _policies(root)
     teams = _teams(root, config, policies)
+    outcomes = parse_options(root, "outcomes")
     root.finish()
-    return DispatchConfig(source, teams, policies, paging)
+    return DispatchConfig(source, teams, policies, paging, outcomes)
 
 
 def _paging(section: Section) -> PagingConfig:

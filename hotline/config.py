@@ -333,7 +333,7 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _options(parent: Section, name: str, *, required: bool = True) -> tuple[Option, ...]:
+def parse_options(parent: Section, name: str, *, required: bool = True) -> tuple[Option, ...]:
     parent.used.add(name)
     items = parent.table.get(name)
     key = parent.key(name)
@@ -454,15 +454,15 @@ def parse_config(
                 f"{less_urgent.value} one ({targets[more_urgent]} > {targets[less_urgent]})",
             )
 
-    districts = _options(root, "districts")
+    districts = parse_options(root, "districts")
     wrap = root.section("wrap_up", required=True)
     wrap_up = WrapUpConfig(
-        categories=_options(wrap, "categories"),
-        outcomes=_options(wrap, "outcomes"),
-        referrals=_options(wrap, "referrals"),
+        categories=parse_options(wrap, "categories"),
+        outcomes=parse_options(wrap, "outcomes"),
+        referrals=parse_options(wrap, "referrals"),
     )
     wrap.finish()
-    key_groups = _options(root, "key_groups")
+    key_groups = parse_options(root, "key_groups")
     telephony = _telephony(root.section("telephony", required=True), districts)
     root.finish()
 

@@ -10,7 +10,7 @@ HTTP or websockets; the channels and the console call these methods.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 import structlog
@@ -49,6 +49,9 @@ from hotline.triage.protocol import STEPS as PROTOCOL_STEPS
 # Message, Note and WrapUp are defined beside Contact (the store builds them too); the
 # channels and the console import them from here, as the records this service returns.
 log = structlog.get_logger(__name__)
+
+# Called for each wait-target breach inside its transaction: (tx, contact id, level, district).
+BreachHook = Callable[[Transaction, int, RiskLevel, str | None], Awaitable[object]]
 
 _DAY = timedelta(days=1)
 
@@ -260,13 +263,16 @@ class Conversations:
         """The contact's most recent assessment (answers, factors, level, safety plan)."""
         return await self._assessments.latest(contact_id)
 
-    async def raise_wait_alarms(self) -> list[tuple[Contact, int]]:
+    async def raise_wait_alarms(
+        self, on_breach: BreachHook | None = None
+    ) -> list[tuple[Contact, int]]:
         """Find people waiting past their level's target; one alarm event each (and per level).
 
         Returns (contact, seconds waited). The event is what the supervisors' consoles ring
         on and what the statistics count; it is raised once per contact and level, so a
         person does not cause an alarm every sweep, and a rise in risk (a tighter target)
-        raises a new one.
+        raises a new one. `on_breach` runs inside the same transaction (the application
+        wires dispatch's supervisor page there, so an alarm and its page are one commit).
         """
         raised: list[tuple[Contact, int]] = []
         async with self._db.transaction() as tx:
@@ -283,6 +289,8 @@ class Conversations:
                         {"risk": level.value, "waited_seconds": waited, "target_seconds": target},
                     )
                     raised.append((contact, waited))
+                    if on_breach is not None:
+                        await on_breach(tx, contact.id, level, contact.district)
         for contact, waited in raised:
             log.warning(
                 "wait_target_breached",

@@ -123,12 +123,31 @@ class TwilioGateway:
         )
         return str(call.sid)
 
-    async def send_sms(self, to: str, body: str, status_callback: str) -> tuple[str, str]:
-        """Send a text from the hotline's number; returns (MessageSid, status)."""
+    async def send_sms(
+        self, to: str, body: str, status_callback: str, *, from_: str | None = None
+    ) -> tuple[str, str]:
+        """Send a text (from the hotline's number unless told); returns (MessageSid, status)."""
         message = await self._client.messages.create_async(
-            to=to, from_=self._config.phone_number, body=body, status_callback=status_callback
+            to=to,
+            from_=from_ or self._config.phone_number,
+            body=body,
+            status_callback=status_callback,
         )
         return str(message.sid), str(message.status)
+
+    async def place_paging_call(
+        self, to: str, *, url: str, from_: str, status_callback: str
+    ) -> str:
+        """Call a responder; `url` answers with the page. Machine detection is on, so an
+        answering machine is known as one (and never taken for a person's acceptance)."""
+        call = await self._client.calls.create_async(
+            to=to,
+            from_=from_,
+            url=url,
+            status_callback=status_callback,
+            machine_detection="Enable",
+        )
+        return str(call.sid)
 
 
 REST_ERRORS = (TwilioRestException, ClientError, OSError, TimeoutError)

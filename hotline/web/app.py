@@ -16,6 +16,10 @@ from importlib import resources
 import structlog
 from aiohttp import web
 
+from dispatch.config import DispatchConfig, load_dispatch_config
+from dispatch.desk import DispatchDesk
+from dispatch.web import keys as dispatch_keys
+from dispatch.web.routes import setup_dispatch
 from hotline.channels.sms import SmsChannel, setup_sms
 from hotline.channels.twilio_api import TwilioGateway
 from hotline.channels.voice import VoiceChannel, setup_voice
@@ -26,6 +30,7 @@ from hotline.conversations import Conversations
 from hotline.counsellors import Counsellors
 from hotline.events import EventBus
 from hotline.sessions import Sessions
+from hotline.store.contacts import ContactRepository
 from hotline.store.database import DB_FILE, Database
 from hotline.store.keycheck import data_cipher, verify_data_key
 from hotline.triage.scanner import TextRiskScanner
@@ -45,13 +50,20 @@ log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 5.0
 ALARM_SECONDS = 1.0
+ESCALATION_TICK_SECONDS = 0.25
 
 
-def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
-    """Build the hotline's web application."""
+def create_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    dispatch_config: DispatchConfig | None = None,
+) -> web.Application:
+    """Build the hotline's web application (teams are read now: a typo fails here, not later)."""
     app = web.Application(client_max_size=256 * 1024)
     clock = clock or SystemClock()
     app[keys.CONFIG] = config
+    app[dispatch_keys.DISPATCH_CONFIG] = dispatch_config or load_dispatch_config(config)
     app[keys.CLOCK] = clock
     app[keys.BUS] = EventBus()
     app[keys.SOCKETS] = SocketRegistry()
@@ -70,6 +82,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
 
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(telephony_ctx)
+    app.cleanup_ctx.append(dispatch_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.on_shutdown.append(_close_sockets)
 
@@ -79,6 +92,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     setup_voice(app)
     setup_sms(app)
     setup_console(app)
+    setup_dispatch(app)
     app.router.add_get("/", _to_chat)
     app.router.add_static("/static", str(resources.files("hotline.web") / "static"))
     return app
@@ -139,6 +153,47 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
         await gateway.close()
 
 
+async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The dispatch desk, its page sender and its escalation timers."""
+    config = app[keys.CONFIG]
+    contacts = ContactRepository(app[keys.DATABASE], app[keys.CIPHER])
+    desk = DispatchDesk(
+        app[keys.DATABASE],
+        app[keys.CIPHER],
+        config,
+        app[dispatch_keys.DISPATCH_CONFIG],
+        app[keys.TWILIO],
+        caller_number=contacts.caller_number,
+    )
+    await desk.start()
+    app[dispatch_keys.DESK] = desk
+    tasks = [
+        asyncio.create_task(desk.pager.run()),
+        asyncio.create_task(_escalate_forever(desk)),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _escalate_forever(desk: DispatchDesk) -> None:
+    """Fire escalation steps as they fall due (checked at least every quarter second)."""
+    while True:
+        try:
+            await desk.fire_due()
+            upcoming = await desk.next_timer_due()
+        except Exception as exc:  # the loop must outlive one bad pass
+            log.error("escalation_failed", error_type=type(exc).__name__)
+            upcoming = None
+        delay = ESCALATION_TICK_SECONDS
+        if upcoming is not None:
+            delay = max(0.0, min(delay, (upcoming - desk.clock.now()).total_seconds()))
+        await asyncio.sleep(delay)
+
+
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the sweeper and the wait-alarm loops for the life of the app."""
     tasks = [asyncio.create_task(_sweep_forever(app)), asyncio.create_task(_alarm_forever(app))]
@@ -155,7 +210,10 @@ async def _alarm_forever(app: web.Application) -> None:
     while True:
         await asyncio.sleep(ALARM_SECONDS)
         try:
-            await app[keys.CONVERSATIONS].raise_wait_alarms()
+            desk = app[dispatch_keys.DESK]
+            raised = await app[keys.CONVERSATIONS].raise_wait_alarms(desk.page_supervisor_for_wait)
+            if raised:
+                desk.pager.wake()
         except Exception as exc:  # the loop must outlive one bad pass
             log.error("alarm_sweep_failed", error_type=type(exc).__name__)
 

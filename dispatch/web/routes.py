@@ -1,0 +1,16 @@
+"""All of dispatch's HTTP routes, registered by the application factory in one call."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from dispatch.web.board import setup_board
+from dispatch.web.page_links import setup_page_links
+from dispatch.web.paging_hooks import setup_paging_hooks
+
+
+def setup_dispatch(app: web.Application) -> None:
+    """Paging webhooks, page links, the board and team calendars."""
+    setup_paging_hooks(app)
+    setup_page_links(app)
+    setup_board(app)
