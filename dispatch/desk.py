@@ -22,7 +22,7 @@ from dispatch.escalation import TIMER_KIND, Escalator
 from dispatch.lifecycle import DispatchState, check_transition
 from dispatch.links import verify_token
 from dispatch.paging import PageGateway, Pager
-from dispatch.policies import PageChannel
+from dispatch.policies import PageChannel, Policy
 from dispatch.replies import Reply, ReplyAction, Unreadable, parse_reply
 from dispatch.rosters import gaps, on_call
 from dispatch.store import DispatchRow, DispatchStore, PageRow
@@ -807,8 +807,6 @@ class DispatchDesk:
                         "data": json.loads(event["data"]),
                     }
                 )
-        from dispatch.policies import Policy
-
         views = []
         for row in rows:
             accepted = None

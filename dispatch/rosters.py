@@ -150,31 +150,118 @@ def swap(roster: Roster, first: datetime, second: datetime) -> Roster:
     return Roster(roster.time_zone, roster.primary, roster.secondary, roster.overrides + swapped)
 
 
+def changes(roster: Roster, start: datetime, end: datetime) -> list[datetime]:
+    """Every instant in (start, end) at which `on_call` may answer differently, sorted, in UTC.
+
+    Between two consecutive changes the answer is constant, so gaps, shifts and "who is next"
+    are found by asking `on_call` once per stretch instead of sampling the clock. An instant
+    listed here need not change the answer (a one-member layer hands over to itself).
+    """
+    _require_aware(start, end)
+    zone = roster.zone
+    points: set[datetime] = set()
+    for layer in (roster.primary, roster.secondary):
+        if layer is None:
+            continue
+        # From the shift containing `start` (or the layer's first handoff, if it has not begun).
+        moment = shift_start(layer, zone, start) or _local_instant(layer.start, layer.handoff, zone)
+        while moment < end:
+            if moment > start:
+                points.add(moment.astimezone(UTC))
+            moment = _next_handoff(layer, zone, moment)
+    for override in roster.overrides:
+        points.update(p.astimezone(UTC) for p in (override.start, override.end) if start < p < end)
+    return sorted(points)
+
+
 def gaps(roster: Roster, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Time ranges in [start, end) when nobody is primary (reported on the board and CLI).
 
-    Checked at every instant where the answer can change: the window's start, each handoff,
-    and each override's start and end.
+    Nobody primary is what matters: a page's first step goes to the primary, and a secondary
+    alone means every page starts late. An empty or reversed window has no gaps.
     """
-    zone = roster.zone
-    points = {start}
-    layer = roster.primary
-    moment = shift_start(layer, zone, start) or _local_instant(layer.start, layer.handoff, zone)
-    while moment < end:
-        if moment > start:
-            points.add(moment)
-        moment = _next_handoff(layer, zone, moment)
-    for override in roster.overrides:
-        points.update(p for p in (override.start, override.end) if start < p < end)
+    _require_aware(start, end)
+    if end <= start:
+        return []
     found: list[tuple[datetime, datetime]] = []
-    ordered = sorted(points)
-    for here, there in zip(ordered, [*ordered[1:], end], strict=True):
+    for here, there in _stretches(roster, start, end):
         if on_call(roster, here).primary is None:
             if found and found[-1][1] == here:
                 found[-1] = (found[-1][0], there)
             else:
                 found.append((here, there))
     return found
+
+
+def next_change(
+    roster: Roster, at: datetime, horizon: timedelta = timedelta(days=60)
+) -> OnCall | None:
+    """Who takes over next, and when: the first answer after `at` that differs from now's.
+
+    A handoff to the same person (a one-member layer) is not a change. None when nothing
+    changes within `horizon` (60 days), so a board never searches a roster without end.
+    """
+    _require_aware(at)
+    now = on_call(roster, at)
+    for moment in changes(roster, at, at + horizon):
+        later = on_call(roster, moment)
+        if (later.primary, later.secondary) != (now.primary, now.secondary):
+            return later
+    return None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One person's unbroken stretch in a position (an event in their calendar)."""
+
+    position: Position
+    member: str
+    start: datetime
+    end: datetime
+
+
+def shifts(roster: Roster, start: datetime, end: datetime) -> list[Shift]:
+    """Who holds each position in [start, end), as stretches merged across handoffs.
+
+    Consecutive turns of the same member (a one-member layer, or an override extending a
+    shift) are one stretch, so a calendar shows one event rather than a row of identical ones.
+    Stretches are clipped to the window; nobody (a gap) gives no stretch. Sorted by start,
+    primary before secondary.
+    """
+    _require_aware(start, end)
+    if end <= start:
+        return []
+    found: list[Shift] = []
+    holding: dict[Position, Shift] = {}
+    for here, there in _stretches(roster, start, end):
+        answer = on_call(roster, here)
+        for position, member in (
+            (Position.PRIMARY, answer.primary),
+            (Position.SECONDARY, answer.secondary),
+        ):
+            current = holding.get(position)
+            if current is not None and current.member == member:
+                holding[position] = Shift(position, current.member, current.start, there)
+                continue
+            if current is not None:
+                found.append(current)
+                del holding[position]
+            if member is not None:
+                holding[position] = Shift(position, member, here, there)
+    found.extend(holding.values())
+    order = list(Position)
+    return sorted(found, key=lambda s: (s.start, order.index(s.position)))
+
+
+def _stretches(roster: Roster, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at every change: within each piece `on_call` gives one answer."""
+    points = [start.astimezone(UTC), *changes(roster, start, end)]
+    return list(zip(points, [*points[1:], end.astimezone(UTC)], strict=True))
+
+
+def _require_aware(*instants: datetime) -> None:
+    if any(at.tzinfo is None for at in instants):
+        raise ValueError("ask with an aware datetime (a time zone), not a naive one")
 
 
 def _next_handoff(layer: RotationLayer, zone: ZoneInfo, shift: datetime) -> datetime:

@@ -2,6 +2,8 @@
 
 Exit status 2 means the configuration (or the command line) is wrong; the message names the
 file, the key and the problem. The hotline never starts half-configured.
+`hotline roster gaps` exits 1 when some team has nobody on call, so cron or a monitoring
+check can alert on it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from hotline.config import Config, ConfigError, load_config
 from hotline.crypto import DataKeyError
@@ -19,7 +24,14 @@ from hotline.logs import configure_logging
 from hotline.triage.rules import RuleFileError
 from hotline.triage.scanner import TextRiskScanner
 
+if TYPE_CHECKING:  # dispatch is imported only by the commands that use it
+    from dispatch.config import DispatchConfig
+    from dispatch.rosters import OnCall
+    from dispatch.teams import Team
+
 EXIT_CONFIG = 2
+EXIT_GAPS = 1
+GAP_DAYS = 14
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +79,29 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     bench.add_argument("--json", type=Path, dest="json_path", help="write the metrics here")
 
+    oncall = commands.add_parser("oncall", help="who is on call for a team, and who is next")
+    oncall.add_argument("team", help="team id (city, a district id, supervisors)")
+    oncall.add_argument(
+        "--at", help="instant, ISO 8601 (default now; without an offset: the team's time zone)"
+    )
+    oncall.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    roster = commands.add_parser("roster", help="on-call rosters: gaps and calendar feeds")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True)
+    gaps = roster_commands.add_parser(
+        "gaps", help="list times nobody is primary on call (exit status 1 when there are any)"
+    )
+    gaps.add_argument("--days", type=int, default=GAP_DAYS, help="how far ahead (default 14)")
+    gaps.add_argument("--at", help="from this instant, ISO 8601 (default now)")
+    ical = roster_commands.add_parser("ical", help="write a team's iCalendar feed to stdout")
+    ical.add_argument("team")
+    ical.add_argument("--days", type=int, default=60, help="how far ahead (default 60)")
+    ical.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN")
+    url = roster_commands.add_parser(
+        "calendar-url", help="print a team's calendar subscription URL (with its token)"
+    )
+    url.add_argument("team")
+
     from hotline.triage.command import add_arguments as add_triage_arguments
 
     add_triage_arguments(commands.add_parser("triage", help="rate message texts for risk"))
@@ -80,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hotline.triage.command import run_triage
 
         return run_triage(args)
+    if args.command in ("oncall", "roster"):  # stdout carries JSON or iCalendar: no log lines
+        return _rosters(args)
     configure_logging()
     try:
         config = load_config(args.config)
@@ -185,6 +222,182 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
     print(f"added {user.role.value} {user.username} (id {user.id})")
     if generated:
         print(f"password (shown once): {password}")
+    return 0
+
+
+def _rosters(args: argparse.Namespace) -> int:
+    """`oncall` and `roster ...`: read config and teams (and the data key only for a URL)."""
+    from dispatch.config import load_dispatch_config
+
+    try:
+        config = load_config(args.config)
+        dispatch_config = load_dispatch_config(config)
+        if args.command == "roster" and args.roster_command == "calendar-url":
+            asyncio.run(_check_key(config))  # the token is made with the server's own key
+    except (ConfigError, DataKeyError) as exc:
+        print(f"hotline: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "oncall":
+        return _oncall(dispatch_config, args)
+    if args.roster_command == "gaps":
+        return _roster_gaps(dispatch_config, args)
+    team = _team(dispatch_config, args.team)
+    if team is None:
+        return EXIT_CONFIG
+    if args.roster_command == "ical":
+        return _roster_ical(team, args)
+    from dispatch.web.calendar import calendar_path
+    from hotline.store.keycheck import data_cipher
+
+    base = config.telephony.public_url.rstrip("/")
+    print(base + calendar_path(data_cipher(config), team.id))
+    return 0
+
+
+def _team(dispatch_config: DispatchConfig, team_id: str) -> Team | None:
+    """The team named on the command line, or None after saying which ids exist."""
+    team = dispatch_config.teams.get(team_id)
+    if team is None:
+        valid = ", ".join(t.id for t in dispatch_config.teams)
+        print(f"hotline: no team {team_id!r}; teams: {valid}", file=sys.stderr)
+    return team
+
+
+def _instant(text: str | None, zone: ZoneInfo) -> datetime | None:
+    """--at as an aware instant (a naive one read in `zone`); now without it; None if invalid."""
+    if text is None:
+        from hotline.clock import SystemClock
+
+        return SystemClock().now()
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        print(
+            f"hotline: --at must be an ISO 8601 date-time like 2026-11-23T09:00 or "
+            f"2026-11-23T01:00:00Z, got {text!r}",
+            file=sys.stderr,
+        )
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def _days(days: int) -> bool:
+    """--days within reason; the message says why not."""
+    if not 0 < days <= 366:
+        print(f"hotline: --days must be 1-366, got {days}", file=sys.stderr)
+        return False
+    return True
+
+
+def _member_json(team: Team, member_id: str | None) -> dict[str, str] | None:
+    member = team.member(member_id)
+    if member_id is None:
+        return None
+    if member is None:  # config forbids it; say what the roster says rather than fail
+        return {"id": member_id, "name": member_id, "role": ""}
+    return {"id": member.id, "name": member.name, "role": member.role.value}
+
+
+def _member_text(team: Team, member_id: str | None) -> str:
+    found = _member_json(team, member_id)
+    if found is None:
+        return "nobody (GAP)"
+    return f"{found['name']} ({found['id']}, {found['role']})"
+
+
+def _local(team: Team, at: datetime) -> str:
+    return at.astimezone(team.roster.zone).isoformat(sep=" ", timespec="minutes")
+
+
+def _oncall(dispatch_config: DispatchConfig, args: argparse.Namespace) -> int:
+    """Print who is on call for a team at an instant, who is next, and gaps ahead."""
+    import json
+
+    from dispatch.rosters import gaps, next_change, on_call
+
+    team = _team(dispatch_config, args.team)
+    if team is None:
+        return EXIT_CONFIG
+    at = _instant(args.at, team.roster.zone)
+    if at is None:
+        return EXIT_CONFIG
+    now = on_call(team.roster, at)
+    upcoming = next_change(team.roster, at)
+    found = gaps(team.roster, at, at + timedelta(days=GAP_DAYS))
+    if args.json:
+        document: dict[str, Any] = {
+            "team": team.id,
+            **_answer_json(team, now),
+            "next": None if upcoming is None else _answer_json(team, upcoming),
+            "gaps": [{"start": s.isoformat(), "end": e.isoformat()} for s, e in found],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{team.name_zh} / {team.name_en} ({team.id}), time zone {team.roster.time_zone}")
+    print(f"  at         {_local(team, at)}")
+    print(f"  primary    {_member_text(team, now.primary)}")
+    print(f"  secondary  {_member_text(team, now.secondary)}")
+    if upcoming is None:
+        print("  next       no change in the next 60 days")
+    else:
+        print(
+            f"  next       {_local(team, upcoming.at)}: primary "
+            f"{_member_text(team, upcoming.primary)}, secondary "
+            f"{_member_text(team, upcoming.secondary)}"
+        )
+    if found:
+        print(f"WARNING: nobody primary on call {len(found)} time(s) in the next {GAP_DAYS} days:")
+        for start, end in found:
+            print(f"  gap {_local(team, start)} -> {_local(team, end)}")
+    else:
+        print(f"  no gaps in the next {GAP_DAYS} days")
+    return 0
+
+
+def _answer_json(team: Team, answer: OnCall) -> dict[str, Any]:
+    return {
+        "at": answer.at.isoformat(),
+        "primary": _member_json(team, answer.primary),
+        "secondary": _member_json(team, answer.secondary),
+    }
+
+
+def _roster_gaps(dispatch_config: DispatchConfig, args: argparse.Namespace) -> int:
+    """List every team's gaps ahead; exit status 1 when there is any, so a cron job can alert."""
+    from dispatch.rosters import gaps
+
+    if not _days(args.days):
+        return EXIT_CONFIG
+    any_gap = False
+    for team in dispatch_config.teams:
+        at = _instant(args.at, team.roster.zone)
+        if at is None:
+            return EXIT_CONFIG
+        for start, end in gaps(team.roster, at, at + timedelta(days=args.days)):
+            any_gap = True
+            hours = (end - start) / timedelta(hours=1)
+            print(
+                f"GAP {team.id} ({team.name_zh}): nobody primary on call "
+                f"{_local(team, start)} -> {_local(team, end)} ({hours:g} h)"
+            )
+    if any_gap:
+        return EXIT_GAPS
+    print(f"no gaps in the next {args.days} days ({len(dispatch_config.teams.teams)} teams)")
+    return 0
+
+
+def _roster_ical(team: Team, args: argparse.Namespace) -> int:
+    """Write the team's shifts from today (00:00 UTC) to --days ahead as iCalendar to stdout."""
+    from dispatch.calendar import feed_window, team_calendar
+    from hotline.clock import SystemClock
+
+    if not _days(args.days):
+        return EXIT_CONFIG
+    now = SystemClock().now()
+    start, end = feed_window(now, past_days=0, ahead_days=args.days)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(team_calendar(team, start, end, lang=args.lang, stamp=now))
+    sys.stdout.buffer.flush()
     return 0
 
 
