@@ -8,6 +8,7 @@ never dropped, and the slot is stored on the page so a restart keeps it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 
 
@@ -15,15 +16,30 @@ def next_slot(taken: list[datetime], wanted: datetime, limit: int, window: timed
     """The earliest instant >= `wanted` at which one more send keeps every window within `limit`.
 
     `taken` are the send instants already booked for this number (some may lie ahead: pages
-    already delayed). Windows are half-open, (end - window, end]. The answer is `wanted` or
-    the moment some booked send leaves a window (its time plus `window`), so only those
-    candidates are tried; the lists are a handful of sends long.
+    already delayed). Windows are half-open, (end - window, end]. The search jumps rather than
+    steps: a full window moves the candidate to when its oldest send leaves; a later booked
+    send whose window would overflow moves it to that send. In a storm one number has
+    hundreds of bookings, so this is logarithmic per jump, not a scan per candidate.
     """
     booked = sorted(taken)
-    candidates = sorted({wanted, *(t + window for t in booked if t + window > wanted)})
-    for candidate in candidates:
-        with_it = sorted([*booked, candidate])
-        ends = [candidate, *(t for t in booked if candidate < t < candidate + window)]
-        if all(sum(1 for u in with_it if end - window < u <= end) <= limit for end in ends):
+    candidate = wanted
+    while True:
+        low = bisect_right(booked, candidate - window)
+        high = bisect_right(booked, candidate)
+        if high - low >= limit:
+            candidate = booked[high - limit] + window
+            continue
+        # Booked sends after the candidate whose windows would also hold it; at most `limit`
+        # of them can matter (with more, the limit-th's window is already full).
+        later = booked[high : bisect_left(booked, candidate + window)][:limit]
+        blocker = next(
+            (
+                t
+                for t in later
+                if bisect_right(booked, t) - bisect_right(booked, t - window) + 1 > limit
+            ),
+            None,
+        )
+        if blocker is None:
             return candidate
-    raise AssertionError("unreachable: after the last booked send's window every slot is free")
+        candidate = blocker

@@ -129,12 +129,21 @@ class Sizes:
     warmup_seconds: float
     measure_seconds: float
     rounds: int  # alternations minimal/hotline; the best round of each counts
+    pages: int = 200  # dispatches whose page latency is measured
+    escalations: int = 1000  # dispatches escalating at the same instant
 
     @classmethod
     def of(cls, quick: bool) -> Sizes:
         """Quick: a few seconds in all. Full: longer and repeated, to smooth out noise."""
         if quick:
-            return cls(takes=200, warmup_seconds=0.3, measure_seconds=1.5, rounds=1)
+            return cls(
+                takes=200,
+                warmup_seconds=0.3,
+                measure_seconds=1.5,
+                rounds=1,
+                pages=30,
+                escalations=200,
+            )
         return cls(takes=1000, warmup_seconds=1.0, measure_seconds=5.0, rounds=2)
 
 
@@ -200,6 +209,12 @@ def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> in
         )
         report.metrics.extend(voice.metrics)
         report.context["voice_webhook"] = voice.context
+        with _quiet_logs():
+            dispatch = asyncio.run(
+                _bench_dispatch(replace(bench_config, data_dir=Path(tmp) / "dispatch"), sizes)
+            )
+        report.metrics.extend(dispatch.metrics)
+        report.context["dispatch"] = dispatch.context
 
     _print_table(report.metrics)
     if json_path is not None:
@@ -314,6 +329,42 @@ async def _bench_take_next(config: Config, sizes: Sizes) -> Report:
             "max_ms": round(max(latencies), 4),
             "seed_seconds": round(seed_seconds, 3),
         },
+    )
+
+
+async def _bench_dispatch(config: Config, sizes: Sizes) -> Report:
+    """Page latency and escalation-timer lateness (dispatch/bench.py), each on fresh data."""
+    from dispatch.bench import (
+        PAGE_LATENCY_P99_TARGET_MS,
+        TIMER_LATENESS_P99_TARGET_MS,
+        bench_page_latency,
+        bench_timer_lateness,
+    )
+
+    latency, latency_context = await bench_page_latency(
+        replace(config, data_dir=config.data_dir / "latency"), sizes.pages
+    )
+    lateness, lateness_context = await bench_timer_lateness(
+        replace(config, data_dir=config.data_dir / "lateness"), sizes.escalations
+    )
+    return Report(
+        metrics=[
+            Metric(
+                "page_latency_p99_ms",
+                round(latency, 3),
+                "ms",
+                f"< {PAGE_LATENCY_P99_TARGET_MS:g}",
+                latency < PAGE_LATENCY_P99_TARGET_MS,
+            ),
+            Metric(
+                "timer_lateness_p99_ms",
+                round(lateness, 2),
+                "ms",
+                f"< {TIMER_LATENESS_P99_TARGET_MS:g}",
+                lateness < TIMER_LATENESS_P99_TARGET_MS,
+            ),
+        ],
+        context={"page_latency": latency_context, "timer_lateness": lateness_context},
     )
 
 

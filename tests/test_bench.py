@@ -23,6 +23,8 @@ EXPECTED_UNITS = {
     "voice_webhook_ratio": "ratio",
     "voice_webhook_per_second": "requests/s",
     "minimal_form_per_second": "requests/s",
+    "page_latency_p99_ms": "ms",
+    "timer_lateness_p99_ms": "ms",
 }
 
 
@@ -42,4 +44,5 @@ def test_quick_benchmarks_write_every_metric(
         assert math.isfinite(value) and value > 0, name
     printed = capsys.readouterr().out
     assert "take_next_p99_ms" in printed and "intake_ratio" in printed
+    assert "page_latency_p99_ms" in printed and "timer_lateness_p99_ms" in printed
     assert not config.data_dir.exists(), "the benchmark must not touch the configured data dir"

@@ -4,13 +4,17 @@ Tests and the demo use it instead of the internet. `TwilioSimulator` (driver.py)
 object to hold: it places calls and sends texts to the hotline's webhooks, runs the TwiML the
 hotline answers with, and serves the REST endpoints (rest.py) the hotline calls through the
 real `twilio` client. `parse_twiml` (twiml.py) reads TwiML into comparable dataclasses.
+The account may hold more numbers than the hotline's (`add_number`), e.g. dispatch's paging
+number, each with its own webhooks.
 """
 
 # The hotline's own REST client (base-URL rewriting) is what tests point at the simulator.
 from hotline.channels.twilio_api import RedirectingHttpClient as RedirectingAsyncHttpClient
 from hotline.twilio_sim.driver import (
+    DEFAULT_HOTLINE_NUMBER,
     ApplicationError,
     CallState,
+    PhoneNumber,
     SimulatedCall,
     SimulatorError,
     TwilioSimulator,
@@ -40,6 +44,7 @@ from hotline.twilio_sim.twiml import (
 )
 
 __all__ = [
+    "DEFAULT_HOTLINE_NUMBER",
     "ApplicationError",
     "CallState",
     "Dial",
@@ -50,6 +55,7 @@ __all__ = [
     "Leave",
     "Message",
     "Pause",
+    "PhoneNumber",
     "Play",
     "RecordedRequest",
     "Redirect",

@@ -14,18 +14,24 @@ tasks that `settle()` drains, so tests wait for exactly that work and never for 
 A webhook answered with an error, or with something that is not TwiML, ends the call the way
 Twilio's "application error" does; it is recorded in `errors`, never raised into the test
 unless the test asks with `raise_for_errors()`.
+
+The account has the hotline number and, through `add_number()`, any others (the dispatch
+side pages from its own number): each number has its own webhooks, and the REST side refuses
+a `From` that is not one of them, as Twilio does. People rung by REST-created calls follow
+`answer_policy` (which includes answering machines) and press the keys in `outbound_digits`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -58,8 +64,10 @@ from hotline.twilio_sim.twiml import (
 )
 
 __all__ = [
+    "DEFAULT_HOTLINE_NUMBER",
     "ApplicationError",
     "CallState",
+    "PhoneNumber",
     "SimulatedCall",
     "SimulatorError",
     "TwilioSimulator",
@@ -67,7 +75,15 @@ __all__ = [
 ]
 
 CallState = Literal["ivr", "queued", "ringing", "connected", "completed"]
-DIAL_OUTCOMES = ("answer", "no-answer", "busy", "failed")
+# How a rung party behaves (`answer_policy`). "machine" is an answering machine: it answers
+# and listens but never presses a key.
+DIAL_OUTCOMES = ("answer", "machine", "no-answer", "busy", "failed")
+# The number config/default.toml gives the hotline (`telephony.phone_number`): the REST side
+# only accepts the account's own numbers as `From`, so the default must match what a hotline
+# configured by default sends from.
+DEFAULT_HOTLINE_NUMBER = "+865533110000"
+# AnsweredBy, by MachineDetection mode, for an answering machine (a person is "human").
+_MACHINE_ANSWERED_BY = {"Enable": "machine_start", "DetectMessageEnd": "machine_end_beep"}
 # How a text's delivery unfolds, keyed by the outcome `sms_delivery` chooses for its number.
 SMS_OUTCOMES = {
     "delivered": ("sent", "delivered"),
@@ -80,8 +96,25 @@ MAX_DOCUMENTS_PER_STEP = 50
 WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=15)  # Twilio gives a webhook 15 seconds
 
 
+_T = TypeVar("_T")
+
+
 class SimulatorError(Exception):
     """The test asked the simulator for something the call's state does not allow."""
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """One of the account's numbers and the webhooks configured on it (Twilio's console).
+
+    A webhook left None means the number takes no inbound calls (or texts): the simulator
+    refuses to place one, since a real person's call would go nowhere the test can see.
+    """
+
+    number: str
+    voice_url: str | None = None
+    sms_url: str | None = None
+    voice_status_callback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +194,11 @@ class SimulatedCall:
         direction: str,
         status_callback: str | None,
         digits: Iterable[str] = (),
+        voice_url: str | None = None,
+        status_callback_event: tuple[str, ...] = (),
+        status_callback_method: str = "POST",
+        machine_detection: str | None = None,
+        arrived: float | None = None,
     ) -> None:
         self.simulator = simulator
         self.sid = sid
@@ -168,6 +206,19 @@ class SimulatedCall:
         self.to = to
         self.direction = direction
         self.status_callback = status_callback
+        # Empty: Twilio's default, a status callback only when the call ends.
+        self.status_callback_event = status_callback_event
+        self.status_callback_method = status_callback_method
+        self.machine_detection = machine_detection
+        # Real time (`time.perf_counter()`) when the call was asked for: the REST request's
+        # arrival for calls the hotline places, the `place_call()` for inbound ones.
+        self.arrived = time.perf_counter() if arrived is None else arrived
+        # Who picked up an outbound call: AnsweredBy as Twilio reports it (only with
+        # MachineDetection), and whether it really was a machine (known even without).
+        self.answered_by: str | None = None
+        self.answered_by_machine = False
+        self._voice_url = voice_url
+        self._sequence = 0
         self.state: CallState = "ringing" if direction == "outbound-api" else "ivr"
         self.said: list[str] = []
         self.verbs: list[Verb] = []  # top-level verbs run, in order (a Gather holds its own)
@@ -237,6 +288,7 @@ class SimulatedCall:
             start_time=start,
             end_time=end,
             duration=self.duration if self.state == "completed" else None,
+            answered_by=self.answered_by,
         )
 
     # -- what tests do -------------------------------------------------------------------
@@ -306,30 +358,50 @@ class SimulatedCall:
             runner.cancel()
 
     async def _arrive(self) -> None:
-        """An inbound call: ask the hotline's voice URL what to do, and do it."""
-        step = await self._follow(self.simulator.voice_url, "POST", {}, waiting=False)
+        """An inbound call: ask the called number's voice URL what to do, and do it."""
+        assert self._voice_url is not None
+        step = await self._follow(self._voice_url, "POST", {}, waiting=False)
         if step is not None:
             await self._execute(step)
 
     async def _outbound(self, twiml: list[Verb] | None, url: str | None, method: str) -> None:
-        """A call the hotline placed through REST: ring `To`, then run its TwiML."""
+        """A call the hotline placed through REST: ring `To`, then run its TwiML.
+
+        With MachineDetection, detection is synchronous as on Twilio: it is over before the
+        TwiML is fetched, so the `Url` request carries its verdict as AnsweredBy.
+        """
+        await self._progress("initiated", CallStatus="initiated")
         outcome = self.simulator.dial_outcome(self.to)
-        if outcome != "answer":
+        if outcome != "failed":
+            await self._progress("ringing", CallStatus="ringing")
+        if outcome not in ("answer", "machine"):
             self._mark_ended(outcome)
             await self._report_end()
             return
         self._answered = True
+        self.answered_by_machine = outcome == "machine"
+        if self.machine_detection is not None:
+            machine = _MACHINE_ANSWERED_BY[self.machine_detection]
+            self.answered_by = machine if self.answered_by_machine else "human"
         self.state = "ivr"
         self.started_at = self.simulator.seconds
-        await self._run_new_twiml(twiml, url, method)
+        await self._progress("answered", CallStatus="in-progress")
+        detected = {"AnsweredBy": self.answered_by} if self.answered_by is not None else {}
+        await self._run_new_twiml(twiml, url, method, detected)
 
-    async def _run_new_twiml(self, twiml: list[Verb] | None, url: str | None, method: str) -> None:
+    async def _run_new_twiml(
+        self,
+        twiml: list[Verb] | None,
+        url: str | None,
+        method: str,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         if twiml is not None:
             # A Twiml parameter has no address of its own; relative URLs resolve on the hotline.
             await self._execute(_Step(twiml, self.simulator.webhook_base + "/"))
             return
         assert url is not None
-        step = await self._follow(url, method, {}, waiting=False)
+        step = await self._follow(url, method, extra or {}, waiting=False)
         if step is not None:
             await self._execute(step)
 
@@ -357,11 +429,12 @@ class SimulatedCall:
                 for child in verb.children:
                     self._heard(child)
                 entry = self._next_digits()
-                if entry is not None:
+                if entry is not None or verb.action_on_empty_result:
+                    # Nothing pressed (a timeout) reaches the action only when the Gather asks
+                    # for it, and then without Digits; otherwise the document goes on.
                     action = urljoin(step.url, verb.action) if verb.action else step.url
-                    return await self._follow(
-                        action, verb.method, {"Digits": entry}, waiting=step.waiting
-                    )
+                    pressed = {"Digits": entry} if entry is not None else {}
+                    return await self._follow(action, verb.method, pressed, waiting=step.waiting)
             elif isinstance(verb, Redirect):
                 return await self._follow(
                     urljoin(step.url, verb.url), verb.method, {}, waiting=step.waiting
@@ -397,10 +470,22 @@ class SimulatedCall:
             self.said.append(verb.text)
 
     def _next_digits(self) -> str | None:
-        """The caller's entry for this Gather; an empty entry means they pressed nothing."""
-        if not self.pending_digits:
+        """The caller's entry for this Gather, or None when nothing is pressed (a timeout).
+
+        An answering machine never presses anything. Otherwise the call's own digits come
+        first (`place_call(digits=…)`, `poll_wait(digits=…)`); a call the hotline placed
+        then takes the next entry of `outbound_digits[To]`, consumed from that list, so
+        successive calls to one person follow one script. An empty entry is no keypress.
+        """
+        if self.answered_by_machine:
             return None
-        return self.pending_digits.popleft() or None
+        if self.pending_digits:
+            return self.pending_digits.popleft() or None
+        if self.direction == "outbound-api":
+            script = self.simulator._outbound_script(self.to)
+            if script:
+                return script.pop(0) or None
+        return None
 
     async def _misplaced(self, step: _Step, verb: Verb) -> None:
         self.simulator._application_error(
@@ -511,7 +596,12 @@ class SimulatedCall:
 
     async def _ring(self, active: _ActiveDial) -> None:
         targets = active.verb.targets
-        outcomes = [self.simulator.dial_outcome(t.value) for t in targets]
+        # A <Dial> has no machine detection here: a machine that picks up is bridged like
+        # anyone who answers, as Twilio bridges a <Number> that reaches voicemail.
+        outcomes = [
+            "answer" if outcome == "machine" else outcome
+            for outcome in (self.simulator.dial_outcome(t.value) for t in targets)
+        ]
         for target in targets:
             child_sid = new_sid("CA")
             active.child_sids.append(child_sid)
@@ -675,10 +765,27 @@ class SimulatedCall:
         self.ended_at = self.simulator.seconds
 
     async def _report_end(self) -> None:
-        if self.status_callback is None:
+        """The "completed" status callback; AnsweredBy too when MachineDetection ran."""
+        extra = {"CallStatus": self.status, "CallDuration": str(self.duration)}
+        if self.answered_by is not None:
+            extra["AnsweredBy"] = self.answered_by
+        await self._progress("completed", **extra)
+
+    async def _progress(self, event: str, **extra: str) -> None:
+        """Post the call's status callback for `event`, if it was asked for.
+
+        As on Twilio, a StatusCallback without StatusCallbackEvent hears only "completed";
+        calls that named their events get them numbered (SequenceNumber from 0).
+        """
+        events = self.status_callback_event or ("completed",)
+        if self.status_callback is None or event not in events:
             return
-        params = self._params(CallStatus=self.status, CallDuration=str(self.duration))
-        await self.simulator.webhook(self.status_callback, params)
+        params = self._params(**extra)
+        if self.status_callback_event:
+            params["CallbackSource"] = "call-progress-events"
+            params["SequenceNumber"] = str(self._sequence)
+            self._sequence += 1
+        await self.simulator.webhook(self.status_callback, params, self.status_callback_method)
 
     # -- steered through REST ------------------------------------------------------------
 
@@ -727,6 +834,11 @@ class SimulatedCall:
         await self._report_end()
 
 
+def _absolute(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 _DIAL_STATUS = {
     "answer": "completed",
     "no-answer": "no-answer",
@@ -736,7 +848,7 @@ _DIAL_STATUS = {
 
 
 class TwilioSimulator:
-    """Twilio for one account and one hotline number, on this machine."""
+    """Twilio for one account, its hotline number and any numbers added, on this machine."""
 
     def __init__(
         self,
@@ -744,7 +856,7 @@ class TwilioSimulator:
         account_sid: str,
         auth_token: str,
         webhook_base: str,
-        hotline_number: str = "+8655312345",
+        hotline_number: str = DEFAULT_HOTLINE_NUMBER,
         voice_status_callback: str | None = None,
         report_queue_redirects: bool = False,
         epoch: datetime | None = None,
@@ -767,10 +879,17 @@ class TwilioSimulator:
         self.epoch = (epoch or datetime.now(UTC)).astimezone(UTC)
         self.seconds = 0.0
         self.calls: dict[str, SimulatedCall] = {}
+        # The account's other numbers (the hotline number is configured by the attributes
+        # above); see add_number() and numbers.
+        self._numbers: dict[str, PhoneNumber] = {}
         # How a rung party behaves, by client identity or number: "answer" (the default),
-        # "no-answer", "busy" or "failed". Applies to <Dial> targets and to the `To` of
-        # calls created through REST.
+        # "machine" (an answering machine), "no-answer", "busy" or "failed". Applies to
+        # <Dial> targets (where a machine is bridged like a person) and to the `To` of calls
+        # created through REST.
         self.answer_policy: dict[str, str] = {}
+        # What the person rung by a REST-created call presses, by its `To`: one entry per
+        # <Gather> in order ("" = presses nothing), popped from the list as calls run.
+        self.outbound_digits: dict[str, list[str]] = {}
         # How a text to a number ends up: "delivered" (default), "undelivered" or "failed".
         self.sms_delivery: dict[str, str] = {}
         self.webhooks: list[WebhookExchange] = []
@@ -789,6 +908,67 @@ class TwilioSimulator:
         self._failures: list[BaseException] = []
         self._queue_sids: dict[str, str] = {}
         self._queue_order = 0
+        # One event per wait_for_messages()/wait_for_calls() in progress, set on each arrival.
+        self._arrival_waiters: set[asyncio.Event] = set()
+
+    # -- the account's numbers -----------------------------------------------------------
+
+    def add_number(
+        self,
+        number: str,
+        *,
+        voice_url: str | None = None,
+        sms_url: str | None = None,
+        voice_status_callback: str | None = None,
+    ) -> PhoneNumber:
+        """Give the account another number, with its own webhooks (absolute URLs).
+
+        None for a webhook: the number takes no inbound calls (or texts), though it can
+        still call and text out. Adding a number again replaces its webhooks. The hotline
+        number is configured through `voice_url`, `sms_url` and `voice_status_callback`.
+        """
+        if number == self.hotline_number:
+            raise SimulatorError(
+                f"{number} is the hotline number: set voice_url / sms_url on the simulator"
+            )
+        for name, url in (
+            ("voice_url", voice_url),
+            ("sms_url", sms_url),
+            ("voice_status_callback", voice_status_callback),
+        ):
+            if url is not None and not _absolute(url):
+                raise SimulatorError(f"{name} must be an absolute http(s) URL, got {url!r}")
+        entry = PhoneNumber(number, voice_url, sms_url, voice_status_callback)
+        self._numbers[number] = entry
+        return entry
+
+    @property
+    def numbers(self) -> dict[str, PhoneNumber]:
+        """The account's numbers as configured now, the hotline number first."""
+        hotline = PhoneNumber(
+            self.hotline_number, self.voice_url, self.sms_url, self.voice_status_callback
+        )
+        return {self.hotline_number: hotline, **self._numbers}
+
+    def owns_number(self, number: str) -> bool:
+        """Whether `number` is one of the account's numbers (what REST accepts as `From`)."""
+        return number == self.hotline_number or number in self._numbers
+
+    def _called_number(self, to: str, kind: Literal["voice", "sms"]) -> tuple[PhoneNumber, str]:
+        """The account's number a person calls or texts, and its webhook for that."""
+        number = self.numbers.get(to)
+        if number is None:
+            raise SimulatorError(
+                f"{to} is not one of the account's numbers (the hotline number "
+                f"{self.hotline_number} or one given to add_number())"
+            )
+        url = number.voice_url if kind == "voice" else number.sms_url
+        if url is None:
+            raise SimulatorError(
+                f"{to} takes no inbound {'calls' if kind == 'voice' else 'texts'}: "
+                f"give it a {kind}_url with add_number()"
+            )
+        return number, url
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -861,25 +1041,36 @@ class TwilioSimulator:
     async def place_call(
         self, from_: str, *, to: str | None = None, digits: Iterable[str] = ()
     ) -> SimulatedCall:
-        """A person calls the hotline; return once the call rests (queued, ringing, ended…).
+        """A person calls the hotline (or the account's number `to`); return once the call
+        rests (queued, ringing, ended…).
 
         `digits` are the caller's entries, one per `<Gather>` in order ("" = presses nothing).
+        The call goes to that number's voice URL; SimulatorError if it has none or is not
+        the account's.
         """
+        number, voice_url = self._called_number(to or self.hotline_number, "voice")
         call = SimulatedCall(
             self,
             sid=new_sid("CA"),
             from_=from_,
-            to=to or self.hotline_number,
+            to=number.number,
             direction="inbound",
-            status_callback=self.voice_status_callback,
+            status_callback=number.voice_status_callback,
             digits=digits,
+            voice_url=voice_url,
         )
         self.calls[call.sid] = call
         await call._drive(call._arrive())
         return call
 
     async def send_sms(self, from_: str, body: str, *, to: str | None = None) -> list[str]:
-        """A person texts the hotline; return the bodies of the `<Message>` replies."""
+        """A person texts the hotline (or the account's number `to`); return the bodies of
+        the `<Message>` replies.
+
+        The text goes to that number's SMS URL; SimulatorError if it has none or is not the
+        account's.
+        """
+        number, url = self._called_number(to or self.hotline_number, "sms")
         sid = new_sid("SM")
         params = {
             "MessageSid": sid,
@@ -887,7 +1078,7 @@ class TwilioSimulator:
             "SmsMessageSid": sid,
             "AccountSid": self.account_sid,
             "From": from_,
-            "To": to or self.hotline_number,
+            "To": number.number,
             "Body": body,
             "NumMedia": "0",
             "NumSegments": "1",
@@ -895,7 +1086,6 @@ class TwilioSimulator:
             "ApiVersion": API_VERSION,
         }
         replies: list[str] = []
-        url = self.sms_url
         for _ in range(MAX_DOCUMENTS_PER_STEP):
             verbs = await self._fetch_twiml(url, "POST", params, call_sid=None)
             redirect = None
@@ -932,6 +1122,80 @@ class TwilioSimulator:
             self._failures.clear()
             raise failure
 
+    async def wait_for_messages(
+        self,
+        count: int,
+        *,
+        to: str | None = None,
+        # Its own limit, not asyncio.timeout() around it, so the error can say what came.
+        timeout: float = 10.0,  # noqa: ASYNC109
+        from_: str | None = None,
+    ) -> list[SentMessage]:
+        """Wait until at least `count` texts (to `to`, from `from_`, if given) were created
+        through REST.
+
+        Returns all such texts so far, in order, as soon as there are enough (they may
+        already be there); TimeoutError after `timeout` real seconds. For benchmarks and
+        tests that wait for the hotline's own pace rather than for simulated work to settle.
+        `from_` tells one sending number's texts (say, the paging number's) from the rest.
+        """
+
+        def matching() -> list[SentMessage]:
+            return [
+                m
+                for m in self.rest.sent_messages
+                if (to is None or m["to"] == to) and (from_ is None or m["from"] == from_)
+            ]
+
+        what = f"texts to {to or 'anyone'}" + (f" from {from_}" if from_ else "")
+        return await self._wait_for(matching, count, timeout, what)
+
+    async def wait_for_calls(
+        self,
+        count: int,
+        *,
+        to: str | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109 (as wait_for_messages)
+    ) -> list[SimulatedCall]:
+        """Wait until at least `count` calls (to `to`, if given) were created through REST.
+
+        Like wait_for_messages(), for the calls the hotline places (`Calls.json`).
+        """
+
+        def matching() -> list[SimulatedCall]:
+            return [
+                c
+                for c in self.calls.values()
+                if c.direction == "outbound-api" and (to is None or c.to == to)
+            ]
+
+        return await self._wait_for(matching, count, timeout, f"calls to {to or 'anyone'}")
+
+    async def _wait_for(
+        self, matching: Callable[[], list[_T]], count: int, seconds: float, what: str
+    ) -> list[_T]:
+        # Checking and then waiting has no await in between, so no arrival slips through.
+        event = asyncio.Event()
+        self._arrival_waiters.add(event)
+        found = matching()
+        try:
+            async with asyncio.timeout(seconds):
+                while len(found) < count:
+                    await event.wait()
+                    event.clear()
+                    found = matching()
+        except TimeoutError:
+            raise TimeoutError(
+                f"{len(found)} of {count} {what} arrived within {seconds} s"
+            ) from None
+        finally:
+            self._arrival_waiters.discard(event)
+        return found
+
+    def _announce_arrival(self) -> None:
+        for event in self._arrival_waiters:
+            event.set()
+
     def raise_for_errors(self) -> None:
         """Raise SimulatorError listing every application error seen so far."""
         if self.errors:
@@ -954,7 +1218,10 @@ class TwilioSimulator:
         return self._queue_sids.setdefault(name, new_sid("QU"))
 
     def dial_outcome(self, target: str) -> str:
-        """How `target` ("counsellor-3", "client:counsellor-3", "+86…") answers a ring."""
+        """How `target` ("counsellor-3", "client:counsellor-3", "+86…") answers a ring.
+
+        One of DIAL_OUTCOMES, from `answer_policy` ("answer" when it does not say).
+        """
         outcome = self.answer_policy.get(target) or self.answer_policy.get(
             target.removeprefix("client:"), "answer"
         )
@@ -974,6 +1241,10 @@ class TwilioSimulator:
         url: str | None,
         method: str,
         status_callback: str | None,
+        status_callback_event: tuple[str, ...] = (),
+        status_callback_method: str = "POST",
+        machine_detection: str | None = None,
+        arrived: float | None = None,
     ) -> CallResource:
         """Start an outbound call (REST `Calls.json`); it rings and runs in the background."""
         call = SimulatedCall(
@@ -983,9 +1254,14 @@ class TwilioSimulator:
             to=to,
             direction="outbound-api",
             status_callback=status_callback,
+            status_callback_event=status_callback_event,
+            status_callback_method=status_callback_method,
+            machine_detection=machine_detection,
+            arrived=arrived,
         )
         self.calls[sid] = call
         call._hand_over(call._outbound(twiml, url, method))
+        self._announce_arrival()
         return CallResource(
             sid=sid,
             to=to,
@@ -1019,6 +1295,14 @@ class TwilioSimulator:
     def message_created(self, message: SentMessage) -> None:
         """Deliver an outbound text: status callbacks follow in the background."""
         self._spawn(self._deliver(message))
+        self._announce_arrival()
+
+    def _outbound_script(self, to: str) -> list[str] | None:
+        """The keys still to be pressed by the person a REST call rings (`outbound_digits`)."""
+        script = self.outbound_digits.get(to)
+        if script is None:
+            script = self.outbound_digits.get(to.removeprefix("client:"))
+        return script
 
     def _call(self, sid: str) -> SimulatedCall:
         call = self.calls.get(sid)

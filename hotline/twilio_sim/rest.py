@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from hotline.twilio_sim.twiml import TwiMLError, Verb, parse_twiml
 
 __all__ = [
     "API_VERSION",
+    "MACHINE_DETECTION_MODES",
     "TWILIO_API_BASE_URL",
     "CallControl",
     "CallResource",
@@ -37,6 +39,10 @@ __all__ = [
 API_VERSION = "2010-04-01"
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 _ACCOUNT = f"/{API_VERSION}/Accounts/{{account_sid}}"
+# Synchronous answering machine detection, as the Calls API's MachineDetection takes it.
+MACHINE_DETECTION_MODES = ("Enable", "DetectMessageEnd")
+# Where the REST side keeps, on each aiohttp request, the moment it reached the simulator.
+_ARRIVED = web.RequestKey("twilio_sim_arrived", float)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,7 +54,12 @@ def new_sid(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the REST side received, as tests want to inspect it."""
+    """One request the REST side received, as tests want to inspect it.
+
+    `time` is simulated (the driver's clock); `arrived` is real: `time.perf_counter()` when
+    the request reached the simulator, so a benchmark can measure how fast the hotline
+    reacts to an event without reading the simulated clock.
+    """
 
     method: str
     path: str
@@ -56,9 +67,12 @@ class RecordedRequest:
     query: dict[str, str]
     time: datetime
     status: int
+    arrived: float = 0.0
 
 
 # An outbound text created through `Messages.json`; `status` follows its status callbacks.
+# `arrived` is `time.perf_counter()` when the request reached the simulator (real time, for
+# benchmarks; `date_created` is simulated time).
 # The functional form because one key is the keyword `from`, spelled as Twilio spells it.
 SentMessage = TypedDict(
     "SentMessage",
@@ -70,6 +84,7 @@ SentMessage = TypedDict(
         "status_callback": str | None,
         "status": str,
         "date_created": datetime,
+        "arrived": float,
     },
 )
 
@@ -88,6 +103,7 @@ class CallResource:
     end_time: datetime | None = None
     duration: int | None = None
     parent_call_sid: str | None = None
+    answered_by: str | None = None  # set only when MachineDetection was asked for
 
 
 class RestError(Exception):
@@ -103,6 +119,10 @@ class RestError(Exception):
 class CallControl(Protocol):
     """What the REST side asks of whoever runs the calls (the driver)."""
 
+    def owns_number(self, number: str) -> bool:
+        """Whether `number` is one of the account's numbers (a valid `From`)."""
+        ...
+
     def create_call(
         self,
         sid: str,
@@ -113,8 +133,17 @@ class CallControl(Protocol):
         url: str | None,
         method: str,
         status_callback: str | None,
+        status_callback_event: tuple[str, ...] = (),
+        status_callback_method: str = "POST",
+        machine_detection: str | None = None,
+        arrived: float | None = None,
     ) -> CallResource:
-        """Start an outbound call that runs `twiml` or the TwiML fetched from `url`."""
+        """Start an outbound call that runs `twiml` or the TwiML fetched from `url`.
+
+        `status_callback_event` empty means Twilio's default (only "completed");
+        `machine_detection` is one of MACHINE_DETECTION_MODES or None; `arrived` is the
+        `time.perf_counter()` at which the request reached the simulator.
+        """
         ...
 
     def update_call(
@@ -174,6 +203,9 @@ class TwilioRestSimulator:
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Taken first, before the body is read: the moment the request reached us.
+        arrived = time.perf_counter()
+        request[_ARRIVED] = arrived
         form = await request.post() if request.can_read_body else {}
         response = await handler(request)
         self.recorded.append(
@@ -184,6 +216,7 @@ class TwilioRestSimulator:
                 query=dict(request.query),
                 time=self.now(),
                 status=response.status,
+                arrived=arrived,
             )
         )
         return response
@@ -224,9 +257,30 @@ class TwilioRestSimulator:
             raise RestError(400, 21201, "No 'To' number is specified")
         if not from_:
             raise RestError(400, 21213, "No 'From' number is specified")
+        # A client identity may call from "client:name"; a number must be the account's own.
+        if not from_.startswith("client:") and not self.control.owns_number(from_):
+            raise RestError(
+                400,
+                21210,
+                f"The source phone number provided, {from_}, is not yet verified for your "
+                "account. You may only make calls from phone numbers that you've verified or "
+                "purchased from Twilio.",
+            )
         twiml, url = _twiml_or_url(form)
         if twiml is None and url is None:
             raise RestError(400, 21205, "Either 'Url' or 'Twiml' must be specified")
+        machine_detection = _field(form, "MachineDetection")
+        if machine_detection is not None and machine_detection not in MACHINE_DETECTION_MODES:
+            raise RestError(
+                400,
+                21234,
+                f"Invalid MachineDetection {machine_detection!r}: "
+                f"use one of {', '.join(MACHINE_DETECTION_MODES)}",
+            )
+        if (_field(form, "AsyncAmd") or "false").lower() == "true":
+            # Refused loudly rather than run as synchronous detection, which would put
+            # AnsweredBy where asynchronous AMD never does (in the Url request).
+            raise RestError(400, 21234, "AsyncAmd is not simulated; use synchronous detection")
         resource = self.control.create_call(
             new_sid("CA"),
             to=to,
@@ -235,6 +289,10 @@ class TwilioRestSimulator:
             url=url,
             method=_field(form, "Method") or "POST",
             status_callback=_field(form, "StatusCallback"),
+            status_callback_event=_events(form),
+            status_callback_method=(_field(form, "StatusCallbackMethod") or "POST").upper(),
+            machine_detection=machine_detection,
+            arrived=request[_ARRIVED],
         )
         return web.json_response(self._call_json(resource), status=201)
 
@@ -273,6 +331,14 @@ class TwilioRestSimulator:
             raise RestError(400, 21603, "A 'From' phone number is required")
         if not body:
             raise RestError(400, 21602, "Message body is required")
+        # A Messaging Service picks one of its own numbers; a From must be the account's.
+        if _field(form, "From") is not None and not self.control.owns_number(from_):
+            raise RestError(
+                400,
+                21606,
+                f"The From phone number {from_} is not a valid, SMS-capable inbound phone "
+                "number or short code for your account.",
+            )
         message: SentMessage = {
             "sid": new_sid("SM"),
             "to": to,
@@ -281,6 +347,7 @@ class TwilioRestSimulator:
             "status_callback": _field(form, "StatusCallback"),
             "status": "queued",
             "date_created": self.now(),
+            "arrived": request[_ARRIVED],
         }
         self.sent_messages.append(message)
         self.control.message_created(message)
@@ -312,7 +379,7 @@ class TwilioRestSimulator:
             "start_time": _rfc2822(call.start_time),
             "end_time": _rfc2822(call.end_time),
             "duration": None if call.duration is None else str(call.duration),
-            "answered_by": None,
+            "answered_by": call.answered_by,
             "price": None,
             "price_unit": "USD",
             "api_version": API_VERSION,
@@ -361,6 +428,12 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 def _field(form: Any, name: str) -> str | None:
     value = form.get(name)
     return str(value) if value is not None and str(value) != "" else None
+
+
+def _events(form: Any) -> tuple[str, ...]:
+    """StatusCallbackEvent as the twilio client sends it (repeated) or as one spaced string."""
+    values = form.getall("StatusCallbackEvent", [])
+    return tuple(event for value in values for event in str(value).split())
 
 
 def _twiml_or_url(form: Any) -> tuple[list[Verb] | None, str | None]:

@@ -75,13 +75,18 @@ class Pause:
 
 @dataclass(frozen=True)
 class Gather:
-    """Collect keypresses while the nested Say/Play/Pause run; `action=None` means this document."""
+    """Collect keypresses while the nested Say/Play/Pause run; `action=None` means this document.
+
+    With nothing pressed Twilio goes on with the verbs after the Gather, unless
+    `action_on_empty_result` (`actionOnEmptyResult="true"`) asks it to request the action anyway.
+    """
 
     action: str | None = None
     method: str = "POST"
     num_digits: int | None = None
     timeout: int = 5
     children: list[Verb] = field(default_factory=list)
+    action_on_empty_result: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,16 @@ def _int(element: ET.Element, name: str, default: int) -> int:
         ) from None
 
 
+def _bool(element: ET.Element, name: str) -> bool:
+    # Twilio takes only "true" and "false" (error 13338 for actionOnEmptyResult otherwise).
+    value = (element.get(name) or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise TwiMLError(
+            f"<{element.tag} {name}={value!r}> must be true or false", str(element.tag)
+        )
+    return value == "true"
+
+
 def _method(element: ET.Element, name: str = "method") -> str:
     method = (element.get(name) or "POST").strip().upper()
     if method not in ("GET", "POST"):
@@ -242,6 +257,7 @@ def _gather(element: ET.Element) -> Gather:
         num_digits=None if num_digits is None else _int(element, "numDigits", 0),
         timeout=_int(element, "timeout", 5),
         children=children,
+        action_on_empty_result=_bool(element, "actionOnEmptyResult"),
     )
 
 

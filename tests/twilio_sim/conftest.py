@@ -3,12 +3,14 @@
 The fake speaks the webhook contract of docs/telephony.md with fixed TwiML, so these tests
 exercise the simulator alone. It verifies every signature with twilio's own
 RequestValidator and answers 403 when one is wrong, so a signing bug fails the tests.
+`FakePager` adds a dispatch side that pages responders from a second number of the account.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from aiohttp import web
@@ -22,6 +24,8 @@ ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "simulated-auth-token"
 HOTLINE_NUMBER = "+8655312345"
 CALLER = "+8613800000001"
+PAGING_NUMBER = "+865533110002"  # dispatch's second number, as in config/teams.toml
+RESPONDER = "+8613900000009"  # an on-call responder's phone
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
@@ -183,7 +187,70 @@ class FakeHotline:
         )
 
 
-async def serve(aiohttp_server: ServerFactory, hotline: FakeHotline) -> FakeHotline:
+class FakePager(FakeHotline):
+    """The fake hotline plus dispatch paging responders from the paging number.
+
+    The paging number has its own webhooks (`/paging/voice`, `/paging/sms`). A paging call
+    (`/paging/call`, the `Url` of a REST-created call) leaves a message on a machine when
+    AnsweredBy says one answered, and otherwise asks a person for a key: 1 accepts, 2
+    declines, another key asks again. `?strict=1` sets actionOnEmptyResult on its Gather.
+    """
+
+    PAGE = "Dispatch request: press 1 to accept, 2 to decline."
+    VOICEMAIL = "This is dispatch. Please call the coordinators' desk."
+    NO_KEY = "We did not hear a key."
+    ACCEPTED = "Accepted, details follow by text."
+    DECLINED = "Declined, we will call the next responder."
+    NO_ANSWER = "No answer recorded."
+    DESK = "Dispatch desk, please hold."
+    REPLY_ACK = "Page reply received."
+
+    def __init__(self, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__(auth_token)
+        for path, handler in {
+            "/paging/voice": self.paging_voice,
+            "/paging/sms": self.paging_sms,
+            "/paging/call": self.page_call,
+            "/paging/key": self.page_key,
+            "/paging/status": self.empty,
+            "/paging/sms-status": self.empty,
+        }.items():
+            self.app.router.add_post(path, handler)
+
+    async def paging_voice(self, request: web.Request) -> web.Response:
+        """Someone calls the paging number back."""
+        return self.twiml(f"<Say>{self.DESK}</Say><Hangup/>")
+
+    async def paging_sms(self, request: web.Request) -> web.Response:
+        """A responder's reply to a page."""
+        return self.twiml(f"<Message>{self.REPLY_ACK}</Message>")
+
+    async def page_call(self, request: web.Request) -> web.Response:
+        """The page itself: a message for a machine, the key prompt for a person."""
+        if str((await request.post()).get("AnsweredBy", "")).startswith("machine"):
+            return self.twiml(f"<Say>{self.VOICEMAIL}</Say><Hangup/>")
+        strict = " actionOnEmptyResult='true'" if request.query.get("strict") == "1" else ""
+        return self.twiml(
+            f"<Gather numDigits='1' timeout='15' action='{self.url('/paging/key')}'{strict}>"
+            f"<Say>{self.PAGE}</Say></Gather><Say>{self.NO_KEY}</Say>"
+        )
+
+    async def page_key(self, request: web.Request) -> web.Response:
+        """1 accepts, 2 declines, no key is recorded as such, another key asks again."""
+        digits = (await request.post()).get("Digits")
+        if digits == "1":
+            return self.twiml(f"<Say>{self.ACCEPTED}</Say><Hangup/>")
+        if digits == "2":
+            return self.twiml(f"<Say>{self.DECLINED}</Say><Hangup/>")
+        if digits is None:
+            return self.twiml(f"<Say>{self.NO_ANSWER}</Say><Hangup/>")
+        return self.twiml(f"<Redirect>{self.url('/paging/call')}</Redirect>")
+
+
+Fake = TypeVar("Fake", bound=FakeHotline)
+
+
+async def serve(aiohttp_server: ServerFactory, hotline: Fake) -> Fake:
     """Serve the fake on a local port and tell it its public URL."""
     server = await aiohttp_server(hotline.app)
     hotline.public_url = str(server.make_url("")).rstrip("/")
@@ -213,5 +280,35 @@ async def twilio(simulator: TwilioSimulator) -> AsyncIterator[Client]:
     """The real twilio client, its async HTTP client redirected to the simulator."""
     assert simulator.api_base_url is not None
     http = RedirectingAsyncHttpClient(simulator.api_base_url)
+    yield Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+    await http.close()
+
+
+@pytest.fixture
+async def pager(aiohttp_server: ServerFactory) -> FakePager:
+    """The fake hotline with dispatch's paging webhooks, listening."""
+    return await serve(aiohttp_server, FakePager())
+
+
+@pytest.fixture
+async def paging(pager: FakePager) -> AsyncIterator[TwilioSimulator]:
+    """A simulator whose account also holds the paging number, with the pager's webhooks."""
+    async with TwilioSimulator(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        webhook_base=pager.public_url,
+        hotline_number=HOTLINE_NUMBER,
+    ) as sim:
+        sim.add_number(
+            PAGING_NUMBER, voice_url=pager.url("/paging/voice"), sms_url=pager.url("/paging/sms")
+        )
+        yield sim
+
+
+@pytest.fixture
+async def paging_twilio(paging: TwilioSimulator) -> AsyncIterator[Client]:
+    """The real twilio client, pointed at the `paging` simulator."""
+    assert paging.api_base_url is not None
+    http = RedirectingAsyncHttpClient(paging.api_base_url)
     yield Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
     await http.close()
