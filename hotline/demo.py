@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from dispatch.web.keys import DISPATCH_CONFIG
 from hotline.config import Config
 from hotline.twilio_sim import TwilioSimulator
 from hotline.users import Role, generate_password
@@ -86,12 +88,16 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
             "\nHotline demo is running / 演示系统已启动\n"
             f"  web chat 网页聊天:   {base}/chat\n"
             f"  console 工作台:      {base}/console\n"
+            f"  dispatch 调度台:     {base}/dispatch\n"
             "  demo logins 演示账号 (role, username, password):\n" + "\n".join(logins) + "\n",
             flush=True,
         )
 
     if simulator is not None:
         sim = simulator
+        paging_number = app[DISPATCH_CONFIG].paging.from_number
+        public = config.telephony.public_url
+        sim.add_number(paging_number, sms_url=f"{public}/twilio/paging/sms")
 
         async def simulator_ctx(app: web.Application) -> AsyncIterator[None]:
             # The port chosen when the config was made: the gateway already points there.
@@ -108,6 +114,8 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
     app.cleanup_ctx.append(demo_staff_ctx)
     if traffic:
         app.cleanup_ctx.append(_traffic_ctx)
+    if simulator is not None:
+        app.cleanup_ctx.append(_responders_ctx)
     run(app, config, announce)
 
 
@@ -146,6 +154,51 @@ async def _traffic_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _responders_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_responders(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _responders(app: web.Application) -> None:
+    """Simulated on-call phones: a page's text is answered after a while, or not at all.
+
+    Some accept, some give an arrival time, some decline and some stay silent, so a
+    coordinator trying the board sees acceptance, a decline's reason and an escalation.
+    """
+    sim = app[SIMULATOR]
+    paging_number = app[DISPATCH_CONFIG].paging.from_number
+    seen = 0
+    while True:
+        await asyncio.sleep(2)
+        pages = [m for m in sim.rest.sent_messages if m["from"] == paging_number]
+        for message in pages[seen:]:
+            code = re.search(r"调度(\d{4,6})", message["body"])
+            if code is None:
+                continue
+            answer = random.choice(["1", "ETA 20", "2 在外地，无法赶到", None, None])
+            if answer is not None:
+                task = asyncio.create_task(
+                    _reply_later(sim, message["to"], f"{code.group(1)} {answer}", paging_number)
+                )
+                _background.add(task)
+                task.add_done_callback(_background.discard)
+        seen = len(pages)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _reply_later(sim: TwilioSimulator, phone: str, body: str, to: str) -> None:
+    await asyncio.sleep(random.uniform(8, 40))
+    try:
+        await sim.send_sms(phone, body, to=to)
+    except Exception as exc:  # a demo responder failing must never stop the demo
+        log.info("demo_responder_failed", error_type=type(exc).__name__)
 
 
 async def _simulate(app: web.Application) -> None:
