@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import structlog
 from aiohttp.test_utils import TestClient
 
 from dispatch.desk import DispatchDesk
@@ -16,6 +18,7 @@ from dispatch.rosters import on_call
 from dispatch.web import keys as dispatch_keys
 from hotline.clock import ManualClock
 from hotline.config import Config
+from hotline.logs import configure_logging
 from hotline.risk import RiskLevel
 from hotline.twilio_sim import TwilioSimulator
 from hotline.web import keys
@@ -199,3 +202,32 @@ async def test_forged_paging_webhooks_change_nothing(paging: Paging) -> None:
     )
     assert forged.status == 403
     assert (await paging.desk.dispatch_view(row.id))["state"] == "paging"
+
+
+async def test_paging_logs_no_number_name_or_text(paging: Paging) -> None:
+    """A full page-and-reply cycle leaves ids in the logs, never phones, names or texts."""
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    try:
+        logged = await _page_and_reply(paging, stream)
+    finally:
+        structlog.reset_defaults()
+    member, phone = paging.on_call_phone("jinghu")
+    team = paging.desk.teams.get("jinghu")
+    assert team is not None
+    name = team.member(member).name  # type: ignore[union-attr]
+    assert "pages_sent" in logged
+    for secret in (phone, phone[3:], name, "独居老人", "家里有事", "乱七八糟"):
+        assert secret not in logged, secret
+
+
+async def _page_and_reply(paging: Paging, stream: io.StringIO) -> str:
+    _, phone = paging.on_call_phone("jinghu")
+    row = await paging.desk.request(
+        actor="user:1", risk=RiskLevel.HIGH, district_id="jinghu", summary="独居老人，情绪激动"
+    )
+    await paging.sim.wait_for_messages(1, from_=PAGING_NUMBER, to=phone)
+    await paging.sim.send_sms(phone, f"{row.code} 2 家里有事", to=PAGING_NUMBER)
+    await paging.sim.send_sms(phone, "乱七八糟的回复", to=PAGING_NUMBER)
+    await paging.sim.settle()
+    return stream.getvalue()
