@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from dispatch.web.board import setup_board
+from dispatch.web.calendar import setup_calendar
 from dispatch.web.page_links import setup_page_links
 from dispatch.web.paging_hooks import setup_paging_hooks
 
@@ -13,4 +14,5 @@ def setup_dispatch(app: web.Application) -> None:
     """Paging webhooks, page links, the board and team calendars."""
     setup_paging_hooks(app)
     setup_page_links(app)
+    setup_calendar(app)
     setup_board(app)

@@ -283,6 +283,7 @@
     const sup = isSupervisor();
     $("skip-floor").hidden = !sup;
     $("floor").hidden = !sup;
+    $("board-link").hidden = !sup; /* supervisors also use the dispatch board */
   }
 
   async function togglePresence() {
@@ -800,6 +801,7 @@
     renderMessages(d, opts && opts.scroll);
     renderNotes(d);
     renderRiskForms(key, c, d, observing);
+    renderDispatchRequest(key, c, observing);
 
     if (showWrap && wrapWasHidden) {
       if (focusWasInReply || document.activeElement === document.body) $("wrap-category").focus();
@@ -2158,6 +2160,117 @@
     $("floor-active-body").replaceChildren(...aRows);
   }
 
+  /* ------------------------------------------------------- dispatch request */
+
+  /* "请求调度": an inline form in the open conversation, pre-filled with the contact's
+   * district and current risk. The answer (the dispatch's code and state) stays on the
+   * contact; a counsellor does not see the coordinators' board, so nothing is re-fetched. */
+  const dispatchUi = { open: new Set(), results: new Map(), busy: false, filledFor: null };
+
+  function fillDispatchDistricts() {
+    const select = $("dispatch-district");
+    const list = (S.options && Array.isArray(S.options.districts)) ? S.options.districts : [];
+    if (select.options.length === list.length + 1) return;
+    const first = select.options[0];
+    select.replaceChildren(first, ...list.map((d) => {
+      const opt = make("option");
+      opt.value = d.id;
+      I.setName(opt, d);
+      return opt;
+    }));
+  }
+
+  function prefillDispatch(key, c) {
+    fillDispatchDistricts();
+    const district = $("dispatch-district");
+    district.value = c.district || "";
+    if (district.value !== (c.district || "")) district.value = "";
+    $("dispatch-risk").value = RISK_ORDER.includes(c.risk) ? c.risk : "high";
+    $("dispatch-summary").value = "";
+    hideMessage($("dispatch-error"));
+    dispatchUi.filledFor = key;
+  }
+
+  function renderDispatchRequest(key, c, observing) {
+    const state = c.state || "";
+    const can = !observing && S.contacts.has(key) && (LIVE_STATES.has(state) || state === "wrap_up");
+    const btn = $("dispatch-open");
+    btn.hidden = !can;
+    const open = can && dispatchUi.open.has(key);
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+    const form = $("dispatch-request");
+    if (open && (form.hidden || dispatchUi.filledFor !== key)) prefillDispatch(key, c);
+    form.hidden = !open;
+    const result = $("dispatch-result");
+    const view = dispatchUi.results.get(key);
+    result.hidden = !view;
+    if (!view) return;
+    const place = view.district_id ? findOption("districts", view.district_id) : null;
+    const names = [];
+    for (const p of view.pages || []) {
+      if (p.member && p.member.name && !names.includes(p.member.name)) names.push(p.member.name);
+    }
+    const line = make("span");
+    I.set(line, "console.dispatch.sent", {
+      code: view.code,
+      state: I.t("board.state." + view.state),
+      place: place ? I.pick(place) : I.t("console.dispatch.city_team")
+    });
+    const parts = [line];
+    if (names.length) {
+      const paged = make("span", "dispatch-request-paged");
+      I.set(paged, "console.dispatch.pages", { names: names.join("、") });
+      parts.push(document.createTextNode(" "), paged);
+    }
+    result.replaceChildren(...parts);
+  }
+
+  function toggleDispatch() {
+    if (S.selected === null) return;
+    const key = String(S.selected);
+    if (dispatchUi.open.has(key)) dispatchUi.open.delete(key);
+    else dispatchUi.open.add(key);
+    renderConversation();
+    if (!$("dispatch-request").hidden) $("dispatch-summary").focus();
+    else $("dispatch-open").focus();
+  }
+
+  async function submitDispatch(ev) {
+    if (ev) ev.preventDefault();
+    if (dispatchUi.busy || S.selected === null || S.observing) return;
+    const key = String(S.selected);
+    const err = $("dispatch-error");
+    hideMessage(err);
+    const district = $("dispatch-district").value;
+    const body = {
+      contact_id: Number(key),
+      risk: $("dispatch-risk").value,
+      summary: $("dispatch-summary").value.trim(),
+      /* "not sure" goes to the city team rather than to the contact's recorded district */
+      district_id: district || null,
+      team_id: district ? null : "city"
+    };
+    dispatchUi.busy = true;
+    $("dispatch-submit").setAttribute("aria-busy", "true");
+    const r = await api("POST", "/dispatch/api/dispatches", body);
+    dispatchUi.busy = false;
+    $("dispatch-submit").removeAttribute("aria-busy");
+    if (r.ok && r.data && r.data.id !== undefined) {
+      dispatchUi.results.set(key, r.data);
+      dispatchUi.open.delete(key);
+      renderConversation();
+      if (sameId(S.selected, key)) $("dispatch-result").focus();
+      return;
+    }
+    const data = r.data || {};
+    if (data.error && I.has("board.error." + data.error)) I.set(err, "board.error." + data.error);
+    else if (data.field && I.has("board.error.field." + data.field)) I.set(err, "board.error.field." + data.field);
+    else showError(err, data, false);
+    err.hidden = false;
+    const target = { district_id: "dispatch-district", risk: "dispatch-risk", summary: "dispatch-summary" }[data.field];
+    if (target) $(target).focus();
+  }
+
   /* ----------------------------------------------------------------- state */
 
   /* `framesBefore`: how many queue frames had arrived when the state was asked for. A queue
@@ -2450,6 +2563,16 @@
   $("incoming-decline").addEventListener("click", declineIncoming);
   $("call-mute").addEventListener("click", toggleMute);
   $("reconnect-now").addEventListener("click", reconnectNow);
+  $("dispatch-open").addEventListener("click", toggleDispatch);
+  $("dispatch-cancel").addEventListener("click", toggleDispatch);
+  $("dispatch-request").addEventListener("submit", submitDispatch);
+  $("dispatch-summary").addEventListener("keydown", (ev) => enterSends(ev, submitDispatch, true));
+  $("dispatch-request").addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      toggleDispatch();
+    }
+  });
 
   document.addEventListener("keydown", (ev) => {
     if (!ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
