@@ -162,7 +162,10 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_page(request, "bad_login", status=401)
     token, _session = await request.app[keys.SESSIONS].create(user.id)
     log.info("login", user_id=user.id, role=user.role.value)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/console"))))
+    target = _safe_next(str(form.get("next", "/console")))
+    if target == "/console" and user.role is Role.COORDINATOR:
+        target = "/dispatch"  # a coordinator's place is the dispatch board, not the console
+    response = web.HTTPSeeOther(target)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -450,3 +450,22 @@ async def test_an_overflowed_subscription_resyncs_with_a_whole_board(
             await follower
     assert sent == ["board", "board"]
     assert not subscription.overflowed
+
+
+async def test_a_coordinator_lands_on_the_board_after_login(
+    client: TestClient[Any, Any],
+) -> None:
+    """Coordinators work at /dispatch; counsellors still land on the console."""
+    from hotline.users import Role
+    from hotline.web import keys
+    from tests.conftest import PASSWORD, submit_login
+
+    app = client.server.app
+    assert app is not None
+    await app[keys.USERS].add("zhao", "协调员 赵", Role.COORDINATOR, PASSWORD)
+    await app[keys.USERS].add("wang2", "咨询员 王", Role.COUNSELLOR, PASSWORD)
+    coordinator = await submit_login(client, "zhao")
+    assert coordinator.status == 303 and coordinator.headers["Location"] == "/dispatch"
+    client.session.cookie_jar.clear()
+    counsellor = await submit_login(client, "wang2")
+    assert counsellor.headers["Location"] == "/console"
