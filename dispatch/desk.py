@@ -346,7 +346,8 @@ class DispatchDesk:
             # Unknown code, or a code this number was never paged for: say nothing more.
             log.info("page_reply_unmatched")
             return texts["reply_unknown_code"].format(code=reply.code)
-        page = mine[-1]
+        # The reply answers the text this number was sent (a call's page has its own answer).
+        page = ([p for p in mine if p.channel == PageChannel.SMS.value] or mine)[-1]
         fmt = {"code": dispatch.code, "callback": self.dispatch_config.paging.coordinator_number}
         accepted_by_sender = (dispatch.accepted_team, dispatch.accepted_member) == (
             page.team_id,

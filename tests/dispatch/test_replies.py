@@ -83,6 +83,8 @@ async def test_code_1_from_the_paged_phone_accepts(desk: DispatchDesk) -> None:
     view = await desk.dispatch_view(dispatch_id)
     assert view["state"] == "accepted" and view["accepted"]["member"]["id"] == member
     assert view["accepted"]["via"] == "sms" and view["accepted"]["actor"] == "responder"
+    answered = {p["channel"]: p["response"] for p in view["pages"]}
+    assert answered == {"sms": "accepted", "voice": None}
 
 
 async def test_eta_accepts_with_minutes_and_can_be_updated(desk: DispatchDesk) -> None:
