@@ -253,19 +253,17 @@ class DispatchDesk:
         )
         await timers.cancel(tx, TIMER_KIND, subject)
         await self.store.cancel_pending_pages(tx, dispatch.id)
-        await self.store.add_response(
+        await self._answer(
             tx,
-            dispatch_id=dispatch.id,
-            page_id=page_id,
-            team_id=team_id,
-            member_id=member_id,
-            response="accepted",
-            via=via,
-            actor=actor,
+            dispatch,
+            team_id,
+            member_id,
+            "accepted",
+            via,
+            actor,
+            page_id,
             eta_minutes=eta_minutes,
         )
-        if page_id is not None:
-            await self.store.update_page(tx, page_id, response="accepted", responded_at=now)
         data: dict[str, Any] = {
             "team": team_id,
             "member": member_id,
@@ -275,6 +273,50 @@ class DispatchDesk:
         if actor != "responder":
             data["on_behalf"] = True
         await tx.append_event("dispatch.accepted", subject, actor, data)
+
+    async def _answer(
+        self,
+        tx: Transaction,
+        dispatch: DispatchRow,
+        team_id: str,
+        member_id: str,
+        response: str,
+        via: str,
+        actor: str,
+        page_id: int | None,
+        *,
+        eta_minutes: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """File an answer, and mark the page it answered."""
+        await self.store.add_response(
+            tx,
+            dispatch_id=dispatch.id,
+            page_id=page_id,
+            team_id=team_id,
+            member_id=member_id,
+            response=response,
+            via=via,
+            actor=actor,
+            eta_minutes=eta_minutes,
+            reason=reason,
+        )
+        if page_id is not None:
+            await self.store.update_page(
+                tx, page_id, response=response, responded_at=tx.clock.now()
+            )
+
+    async def _new_eta(
+        self, tx: Transaction, dispatch: DispatchRow, page: PageRow, minutes: int | None
+    ) -> None:
+        """The responder who accepted gives a (new) arrival time."""
+        await self.store.update(tx, dispatch.id, eta_minutes=minutes)
+        await tx.append_event(
+            "dispatch.eta",
+            f"dispatch:{dispatch.id}",
+            "responder",
+            {"team": page.team_id, "member": page.member_id, "eta_minutes": minutes},
+        )
 
     async def _decline(
         self,
@@ -289,20 +331,9 @@ class DispatchDesk:
         reason: str | None,
     ) -> None:
         """Record a decline; when everyone paged at this step has declined, escalate now."""
-        now = tx.clock.now()
-        await self.store.add_response(
-            tx,
-            dispatch_id=dispatch.id,
-            page_id=page_id,
-            team_id=team_id,
-            member_id=member_id,
-            response="declined",
-            via=via,
-            actor=actor,
-            reason=reason,
+        await self._answer(
+            tx, dispatch, team_id, member_id, "declined", via, actor, page_id, reason=reason
         )
-        if page_id is not None:
-            await self.store.update_page(tx, page_id, response="declined", responded_at=now)
         subject = f"dispatch:{dispatch.id}"
         await tx.append_event(
             "dispatch.declined",
@@ -354,13 +385,7 @@ class DispatchDesk:
             page.member_id,
         )
         if reply.action is ReplyAction.ETA and accepted_by_sender and not dispatch.state.closed:
-            await self.store.update(tx, dispatch.id, eta_minutes=reply.minutes)
-            await tx.append_event(
-                "dispatch.eta",
-                f"dispatch:{dispatch.id}",
-                "responder",
-                {"team": page.team_id, "member": page.member_id, "eta_minutes": reply.minutes},
-            )
+            await self._new_eta(tx, dispatch, page, reply.minutes)
             return texts["reply_eta"].format(minutes=reply.minutes, **fmt)
         if not dispatch.state.awaiting_acceptance:
             return texts["reply_finished"].format(**fmt)
@@ -495,13 +520,7 @@ class DispatchDesk:
                 page.member_id,
             )
             if action is ReplyAction.ETA and mine and not dispatch.state.closed:
-                await self.store.update(tx, dispatch.id, eta_minutes=minutes)
-                await tx.append_event(
-                    "dispatch.eta",
-                    f"dispatch:{dispatch.id}",
-                    "responder",
-                    {"team": page.team_id, "member": page.member_id, "eta_minutes": minutes},
-                )
+                await self._new_eta(tx, dispatch, page, minutes)
                 return "eta"
             if not dispatch.state.awaiting_acceptance:
                 return "finished"
