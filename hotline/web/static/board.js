@@ -11,12 +11,7 @@
   const I = window.I18n;
   const $ = (id) => document.getElementById(id);
 
-  function meta(name) {
-    const m = document.querySelector('meta[name="' + name + '"]');
-    return m ? m.getAttribute("content") || "" : "";
-  }
-
-  const CSRF = meta("csrf-token");
+  const { meta, make, hideMessage } = window.StaffPage;
   const MAX_BACKOFF_MS = 30000;
   const SUMMARY_MAX = 500;
   const MAX_NOTICES = 5;
@@ -43,21 +38,8 @@
 
   /* ---------------------------------------------------------------- helpers */
 
-  function now() {
-    return Date.now() + S.offset;
-  }
-
-  function setServerTime(iso) {
-    const ms = I.parseTime(iso);
-    if (!Number.isNaN(ms)) S.offset = ms - Date.now();
-  }
-
-  function make(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const { now, setServerTime } = window.StaffPage.clock(S);
+  const { toLogin, api } = window.StaffPage.session(S);
 
   function button(className, key, onClick) {
     const btn = make("button", "btn " + className);
@@ -65,42 +47,6 @@
     if (key) I.set(btn, key);
     if (onClick) btn.addEventListener("click", onClick);
     return btn;
-  }
-
-  function toLogin() {
-    if (S.leaving) return;
-    S.leaving = true;
-    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-  }
-
-  async function api(method, path, body) {
-    const opts = {
-      method,
-      credentials: "same-origin",
-      headers: {
-        Accept: "application/json",
-        "Content-Type": "application/json",
-        "X-CSRF-Token": CSRF
-      }
-    };
-    if (method !== "GET") opts.body = JSON.stringify(body === undefined ? {} : body);
-    let res;
-    try {
-      res = await fetch(path, opts);
-    } catch (_e) {
-      return { ok: false, status: 0, data: { error: "network" } };
-    }
-    if (res.status === 401) {
-      toLogin();
-      return new Promise(() => {}); /* the page is going away */
-    }
-    let data = null;
-    try {
-      data = await res.json();
-    } catch (_e) {
-      data = null;
-    }
-    return { ok: res.ok, status: res.status, data: data || {} };
   }
 
   /* An API error in `target`: our words for the code (or the field) when we have them. */
@@ -113,11 +59,6 @@
     else if (data && data.message) I.setText(target, data.message);
     else I.set(target, "error.generic");
     target.hidden = false;
-  }
-
-  function hideMessage(target) {
-    target.hidden = true;
-    I.setText(target, "");
   }
 
   function teamOf(id) {

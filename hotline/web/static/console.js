@@ -5,12 +5,7 @@
   const I = window.I18n;
   const $ = (id) => document.getElementById(id);
 
-  function meta(name) {
-    const m = document.querySelector('meta[name="' + name + '"]');
-    return m ? m.getAttribute("content") || "" : "";
-  }
-
-  const CSRF = meta("csrf-token");
+  const { meta, make, hideMessage } = window.StaffPage;
   const PAGE_ROLE = meta("user-role");
   const PAGE_USER_ID = meta("user-id");
   const MAX_BACKOFF_MS = 30000;
@@ -66,32 +61,11 @@
     return PAGE_USER_ID;
   }
 
-  function now() {
-    return Date.now() + S.offset;
-  }
-
-  function setServerTime(iso) {
-    const ms = I.parseTime(iso);
-    if (!Number.isNaN(ms)) S.offset = ms - Date.now();
-    return ms;
-  }
-
-  function make(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const { now, setServerTime } = window.StaffPage.clock(S);
+  const { toLogin, api } = window.StaffPage.session(S);
 
   function sameId(a, b) {
     return a !== null && a !== undefined && b !== null && b !== undefined && String(a) === String(b);
-  }
-
-  function toLogin() {
-    if (S.leaving) return;
-    S.leaving = true;
-    const next = location.pathname + location.search;
-    location.assign("/login?next=" + encodeURIComponent(next));
   }
 
   /* Show an API error in `target`: our own translation of the code when we have one,
@@ -105,41 +79,6 @@
     else if (data && data.message) I.setText(target, data.message);
     else I.set(target, "error.generic");
     target.hidden = false;
-  }
-
-  function hideMessage(target) {
-    target.hidden = true;
-    I.setText(target, "");
-  }
-
-  async function api(method, path, body) {
-    const opts = {
-      method,
-      credentials: "same-origin",
-      headers: {
-        Accept: "application/json",
-        "Content-Type": "application/json",
-        "X-CSRF-Token": CSRF
-      }
-    };
-    if (method !== "GET") opts.body = JSON.stringify(body === undefined ? {} : body);
-    let res;
-    try {
-      res = await fetch(path, opts);
-    } catch (_e) {
-      return { ok: false, status: 0, data: { error: "network" } };
-    }
-    if (res.status === 401) {
-      toLogin();
-      return new Promise(() => {}); /* the page is going away */
-    }
-    let data = null;
-    try {
-      data = await res.json();
-    } catch (_e) {
-      data = null;
-    }
-    return { ok: res.ok, status: res.status, data: data || {} };
   }
 
   /* ------------------------------------------------------------ formatting */
