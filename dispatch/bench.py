@@ -27,6 +27,7 @@ from aiohttp import web
 from dispatch.config import DispatchConfig, load_dispatch_config
 from dispatch.desk import DispatchDesk
 from dispatch.web import keys as dispatch_keys
+from hotline.bench import _percentile
 from hotline.clock import from_iso, to_iso
 from hotline.config import Config
 from hotline.risk import RiskLevel
@@ -168,8 +169,3 @@ async def bench_timer_lateness(config: Config, count: int) -> tuple[float, dict[
     )
     return p99, {"escalations": count, "p50_ms": round(p50, 2), "max_ms": round(max(lateness), 2)}
 
-
-def _percentile(values: list[float], pct: float) -> float:
-    from hotline.bench import _percentile as nearest_rank
-
-    return nearest_rank(values, pct)

@@ -372,52 +372,63 @@ class DispatchDesk:
         texts = self.dispatch_config.paging.texts
         dispatch = await self.store.latest_by_code(tx, reply.code)
         pages = [] if dispatch is None else await self.store.pages_of(tx, [dispatch.id])
-        mine = [p for p in pages if await self._page_hash(tx, p) == sender]
+        mine = [p for p in pages if p.recipient_hash == sender]
         if dispatch is None or not mine:
             # Unknown code, or a code this number was never paged for: say nothing more.
             log.info("page_reply_unmatched")
             return texts["reply_unknown_code"].format(code=reply.code)
         # The reply answers the text this number was sent (a call's page has its own answer).
         page = ([p for p in mine if p.channel == PageChannel.SMS.value] or mine)[-1]
-        fmt = {"code": dispatch.code, "callback": self.dispatch_config.paging.coordinator_number}
-        accepted_by_sender = (dispatch.accepted_team, dispatch.accepted_member) == (
-            page.team_id,
-            page.member_id,
+        outcome = await self._respond(
+            tx, dispatch, page, reply.action, "sms", reason=reply.reason, minutes=reply.minutes
         )
-        if reply.action is ReplyAction.ETA and accepted_by_sender and not dispatch.state.closed:
-            await self._new_eta(tx, dispatch, page, reply.minutes)
-            return texts["reply_eta"].format(minutes=reply.minutes, **fmt)
+        fmt = {"code": dispatch.code, "callback": self.dispatch_config.paging.coordinator_number}
+        if outcome == "accepted" and reply.action is ReplyAction.ETA:
+            outcome = "eta"
+        return texts[f"reply_{outcome}"].format(minutes=reply.minutes, **fmt)
+
+    async def _respond(
+        self,
+        tx: Transaction,
+        dispatch: DispatchRow,
+        page: PageRow,
+        action: ReplyAction,
+        via: str,
+        *,
+        reason: str | None = None,
+        minutes: int | None = None,
+    ) -> str:
+        """A paged person's answer, however it came: "accepted", "declined", "eta" (a new
+        arrival time from the one who accepted) or "finished" (nothing left to answer)."""
+        mine = (dispatch.accepted_team, dispatch.accepted_member) == (page.team_id, page.member_id)
+        if action is ReplyAction.ETA and mine and not dispatch.state.closed:
+            await self._new_eta(tx, dispatch, page, minutes)
+            return "eta"
         if not dispatch.state.awaiting_acceptance:
-            return texts["reply_finished"].format(**fmt)
-        if reply.action is ReplyAction.DECLINE:
+            return "finished"
+        if action is ReplyAction.DECLINE:
             await self._decline(
                 tx,
                 dispatch,
                 page.team_id,
                 page.member_id,
-                via="sms",
+                via=via,
                 actor="responder",
                 page_id=page.id,
-                reason=reply.reason,
+                reason=reason,
             )
-            return texts["reply_declined"].format(**fmt)
+            return "declined"
         await self._accept(
             tx,
             dispatch,
             page.team_id,
             page.member_id,
-            via="sms",
+            via=via,
             actor="responder",
             page_id=page.id,
-            eta_minutes=reply.minutes,
+            eta_minutes=minutes,
         )
-        if reply.action is ReplyAction.ETA:
-            return texts["reply_eta"].format(minutes=reply.minutes, **fmt)
-        return texts["reply_accepted"].format(**fmt)
-
-    async def _page_hash(self, tx: Transaction, page: PageRow) -> str | None:
-        value = await tx.fetchval("SELECT recipient_hash FROM pages WHERE id = ?", (page.id,))
-        return str(value) if value else None
+        return "accepted"
 
     async def voice_answered(self, page_id: int, answered_by: str | None) -> PageRow | None:
         """A paging call was picked up. A machine is recorded and hung up on (no voicemail:
@@ -457,31 +468,8 @@ class DispatchDesk:
                     tx, page.id, response="no_input", responded_at=tx.clock.now()
                 )
                 return "no_input"
-            if not dispatch.state.awaiting_acceptance:
-                return "finished"
-            if digits == "1":
-                await self._accept(
-                    tx,
-                    dispatch,
-                    page.team_id,
-                    page.member_id,
-                    via="voice",
-                    actor="responder",
-                    page_id=page.id,
-                )
-                outcome = "accepted"
-            else:
-                await self._decline(
-                    tx,
-                    dispatch,
-                    page.team_id,
-                    page.member_id,
-                    via="voice",
-                    actor="responder",
-                    page_id=page.id,
-                    reason=None,
-                )
-                outcome = "declined"
+            action = ReplyAction.ACCEPT if digits == "1" else ReplyAction.DECLINE
+            outcome = await self._respond(tx, dispatch, page, action, "voice")
         self.pager.wake()
         return outcome
 
@@ -515,39 +503,15 @@ class DispatchDesk:
         async with self.db.transaction() as tx:
             dispatch = await self.store.get(tx, page.dispatch_id)
             assert dispatch is not None
-            mine = (dispatch.accepted_team, dispatch.accepted_member) == (
-                page.team_id,
-                page.member_id,
+            result = await self._respond(
+                tx,
+                dispatch,
+                page,
+                action,
+                "link",
+                reason=(reason or "").strip()[:MAX_REASON_CHARS] or None,
+                minutes=minutes,
             )
-            if action is ReplyAction.ETA and mine and not dispatch.state.closed:
-                await self._new_eta(tx, dispatch, page, minutes)
-                return "eta"
-            if not dispatch.state.awaiting_acceptance:
-                return "finished"
-            if action is ReplyAction.DECLINE:
-                await self._decline(
-                    tx,
-                    dispatch,
-                    page.team_id,
-                    page.member_id,
-                    via="link",
-                    actor="responder",
-                    page_id=page.id,
-                    reason=(reason or "").strip()[:MAX_REASON_CHARS] or None,
-                )
-                result = "declined"
-            else:
-                await self._accept(
-                    tx,
-                    dispatch,
-                    page.team_id,
-                    page.member_id,
-                    via="link",
-                    actor="responder",
-                    page_id=page.id,
-                    eta_minutes=minutes,
-                )
-                result = "accepted"
         self.pager.wake()
         return result
 

@@ -62,6 +62,7 @@ class PageRow:
     step_index: int
     team_id: str
     member_id: str
+    recipient_hash: str | None
     channel: str
     state: str
     send_after: datetime
@@ -468,6 +469,7 @@ def _page(row: aiosqlite.Row) -> PageRow:
         step_index=row["step_index"],
         team_id=row["team_id"],
         member_id=row["member_id"],
+        recipient_hash=row["recipient_hash"],
         channel=row["channel"],
         state=row["state"],
         send_after=from_iso(row["send_after"]),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +32,7 @@ from hotline.users import Role
 from hotline.web import keys
 from hotline.web.auth import Staff, current_staff, origin_allowed, require_staff
 from hotline.web.pages import page_language, render
+from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
 
@@ -122,16 +122,6 @@ async def board_json(app: web.Application) -> dict[str, Any]:
 # -- parsing -------------------------------------------------------------------------------
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the body must be JSON", code="bad_request") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_request")
-    return body
-
-
 def _text(body: dict[str, Any], name: str) -> str | None:
     """A string field; an empty string counts as absent (an unselected <select>)."""
     value = body.get(name)
@@ -214,7 +204,7 @@ async def post_dispatch(request: web.Request) -> web.Response:
     for it. A request naming a contact but no team or district goes to the contact's district.
     """
     staff = await require_staff(request, REQUEST_ROLES, csrf=True)
-    body = await _body(request)
+    body = await json_object(request)
     contact_id = _whole_number(body, "contact_id")
     team_id = _text(body, "team_id")
     district_id = _text(body, "district_id")
@@ -247,7 +237,7 @@ async def post_dispatch(request: web.Request) -> web.Response:
 async def _act(request: web.Request) -> tuple[Staff, DispatchDesk, dict[str, Any], int]:
     """The checks every action on an existing dispatch makes (roles, CSRF, a JSON body)."""
     staff = await require_staff(request, BOARD_ROLES, csrf=True)
-    body = await _body(request)
+    body = await json_object(request)
     return staff, request.app[dispatch_keys.DESK], body, _dispatch_id(request)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +36,7 @@ from hotline.web.auth import (
 )
 from hotline.web.pages import page_language, render
 from hotline.web.request_context import CONSOLE_CSP
-from hotline.web.wire import message_json
+from hotline.web.wire import json_object, message_json
 
 log = structlog.get_logger(__name__)
 
@@ -226,20 +225,10 @@ async def console_options(request: web.Request) -> web.Response:
     )
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the body must be JSON", code="bad_request") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_request")
-    return body
-
-
 async def set_presence(request: web.Request) -> web.Response:
     """POST /console/api/presence."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     if body.get("status") not in (Presence.AVAILABLE.value, Presence.ON_BREAK.value):
         raise InvalidInput("status must be available or on_break", field="status")
     await request.app[keys.COUNSELLORS].set_presence(staff.user.id, Presence(body["status"]))
@@ -275,7 +264,7 @@ async def take_next(request: web.Request) -> web.Response:
 async def post_assessment(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/assessment: the C-SSRS assessment sets the level."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     contact = await request.app[keys.CONVERSATIONS].assess(
         int(request.match_info["contact_id"]), staff.user.id, body
     )
@@ -285,7 +274,7 @@ async def post_assessment(request: web.Request) -> web.Response:
 async def post_protocol_step(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/protocol: one step of the imminent-risk protocol."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     conversations = request.app[keys.CONVERSATIONS]
     contact_id = int(request.match_info["contact_id"])
     await conversations.record_protocol_step(contact_id, staff.user.id, body)
@@ -351,7 +340,7 @@ async def get_contact(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/messages: a reply to the person."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     conversations = request.app[keys.CONVERSATIONS]
     contact_id = int(request.match_info["contact_id"])
     message = await conversations.counsellor_message(contact_id, staff.user.id, body.get("text"))
@@ -365,7 +354,7 @@ async def post_message(request: web.Request) -> web.Response:
 async def post_note(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/notes: a private note."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     note = await request.app[keys.CONVERSATIONS].add_note(
         int(request.match_info["contact_id"]), staff.user.id, body.get("text")
     )
@@ -385,7 +374,7 @@ async def end_contact(request: web.Request) -> web.Response:
 async def wrap_up(request: web.Request) -> web.Response:
     """POST /console/api/contacts/{id}/wrap-up: record the wrap-up and close the contact."""
     staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
-    body = await _json_body(request)
+    body = await json_object(request)
     contact = await request.app[keys.CONVERSATIONS].wrap_up(
         int(request.match_info["contact_id"]), staff.user.id, body
     )
