@@ -168,4 +168,3 @@ async def bench_timer_lateness(config: Config, count: int) -> tuple[float, dict[
         flush=True,
     )
     return p99, {"escalations": count, "p50_ms": round(p50, 2), "max_ms": round(max(lateness), 2)}
-

@@ -567,9 +567,8 @@ class DispatchDesk:
         async with self.db.transaction() as tx:
             dispatch = await self._locked(tx, dispatch_id)
             check_transition(dispatch.state, DispatchState.CANCELLED)
-            await self._close(
-                tx, dispatch, DispatchState.CANCELLED, actor, {"reason": reason[:MAX_REASON_CHARS]}
-            )
+            await self.store.seal_cancel_reason(tx, dispatch.id, reason[:MAX_REASON_CHARS])
+            await self._close(tx, dispatch, DispatchState.CANCELLED, actor, {"reason_given": True})
 
     async def resolve(self, dispatch_id: int, actor: str, outcome: str) -> None:
         """Close an accepted dispatch with an outcome from config."""
@@ -825,6 +824,7 @@ class DispatchDesk:
                     "outcome": row.outcome,
                     "closed_at": row.closed_at.isoformat() if row.closed_at else None,
                     "number_disclosed": row.number_disclosed,
+                    "cancel_reason": row.cancel_reason or None,
                     "pages": [
                         {
                             "id": p.id,

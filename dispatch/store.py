@@ -51,6 +51,7 @@ class DispatchRow:
     number_disclosed: bool
     outcome: str | None
     closed_at: datetime | None
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,13 @@ class DispatchStore:
         values = [_sql_value(v) for v in columns.values()]
         await tx.execute(f"UPDATE dispatches SET {names} WHERE id = ?", (*values, dispatch_id))
 
+    async def seal_cancel_reason(self, tx: Transaction, dispatch_id: int, reason: str) -> None:
+        """Keep why a dispatch was cancelled, sealed (free text may name the person)."""
+        sealed = self._cipher.seal(reason, f"dispatches.cancel_reason:{dispatch_id}")
+        await tx.execute(
+            "UPDATE dispatches SET cancel_reason_enc = ? WHERE id = ?", (sealed, dispatch_id)
+        )
+
     async def update_many(self, tx: Transaction, updates: list[dict[str, Any]]) -> None:
         """Set the same columns on many dispatches (each dict has `id` and the columns)."""
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -284,6 +292,9 @@ class DispatchStore:
             number_disclosed=bool(row["number_disclosed"]),
             outcome=row["outcome"],
             closed_at=_time(row["closed_at"]),
+            cancel_reason=self._cipher.open_optional(
+                row["cancel_reason_enc"], f"dispatches.cancel_reason:{row['id']}"
+            ),
         )
 
     # -- pages ---------------------------------------------------------------------------

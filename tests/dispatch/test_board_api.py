@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -235,6 +236,9 @@ async def test_cancel_needs_a_reason_and_is_audited(login: StaffFactory) -> None
     assert cancelled["state"] == "cancelled" and cancelled["closed_at"]
     last = cancelled["timeline"][-1]
     assert last["kind"] == "dispatch.cancelled" and last["actor"] == f"user:{li.user_id}"
+    assert cancelled["cancel_reason"] == "家属已陪同就医"
+    # Free text stays out of the (append-only, long-kept) event log.
+    assert "家属" not in json.dumps(last, ensure_ascii=False)
     again = await li.post(path, {"reason": "again"})
     assert again.status == 409 and (await again.json())["error"] == "dispatch_state"
     missing = await li.post("/dispatch/api/dispatches/4242/cancel", {"reason": "x"})

@@ -668,8 +668,7 @@
     c.outcomeDd.hidden = c.outcomeDd.previousElementSibling.hidden = !view.outcome && state !== "cancelled";
     if (outcome) I.setName(c.outcomeDd, outcome);
     else if (state === "cancelled") {
-      const ev = (view.timeline || []).find((e) => e.kind === "dispatch.cancelled");
-      I.set(c.outcomeDd, "board.card.cancelled", { reason: (ev && ev.data && ev.data.reason) || "" });
+      I.set(c.outcomeDd, "board.card.cancelled", { reason: view.cancel_reason || "" });
     } else I.setText(c.outcomeDd, view.outcome || "");
     c.contactDd.hidden = c.contactDd.previousElementSibling.hidden = view.contact_id === null ||
       view.contact_id === undefined;
@@ -766,7 +765,7 @@
       step: d.step !== undefined ? Number(d.step) + 1 : "",
       team: d.team ? team(d.team) : "",
       member: d.member ? member(d.team, d.member) : "",
-      reason: d.reason || "",
+      reason: e.kind === "dispatch.cancelled" ? view.cancel_reason || "" : "",
       status: d.status || "",
       error: d.error && I.has("board.page_error." + d.error) ? I.t("board.page_error." + d.error) : d.error || "",
       channel: d.channel ? I.t("board.channel." + (d.channel === "voice" ? "voice" : "sms")) : "",
