@@ -25,6 +25,7 @@ ENV_PREFIX = "HOTLINE_"
 ENV_NON_KEYS = {
     "HOTLINE_CONFIG",
     "HOTLINE_TEAMS",
+    "HOTLINE_FOLLOWUPS",
     "HOTLINE_DATA_DIR",
     "HOTLINE_DATA_KEY",
     "HOTLINE_PUBLIC_URL",
@@ -174,6 +175,9 @@ class WrapUpConfig:
     categories: tuple[Option, ...]
     outcomes: tuple[Option, ...]
     referrals: tuple[Option, ...]
+    # Why no follow-up case is opened for someone at high or imminent risk: the counsellor
+    # must pick one, so "no follow-up" is always a recorded decision, never an omission.
+    no_follow_up_reasons: tuple[Option, ...]
 
 
 @dataclass(frozen=True)
@@ -460,6 +464,7 @@ def parse_config(
         categories=parse_options(wrap, "categories"),
         outcomes=parse_options(wrap, "outcomes"),
         referrals=parse_options(wrap, "referrals"),
+        no_follow_up_reasons=parse_options(wrap, "no_follow_up_reasons"),
     )
     wrap.finish()
     key_groups = parse_options(root, "key_groups")

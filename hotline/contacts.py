@@ -137,9 +137,41 @@ class WrapUp:
     category: str
     outcome: str
     referral: str
+    # The person consented to follow-up (for high and imminent risk the counsellor must say).
     follow_up_wanted: bool
     key_groups: tuple[str, ...]
     summary: str
+    # Why no follow-up case (an option id): required at high or imminent risk without consent.
+    follow_up_reason: str | None = None
+    # Consent to caring texts (short, neutral SMS on the follow-up schedule).
+    caring_contacts: bool = False
+    # Who follows up: None for the counsellor who wrapped up, else a district id (its team).
+    follow_up_owner: str | None = None
+    # A number to reach the person (web chat has none of its own); handed to the case, sealed
+    # there, never kept with the wrap-up.
+    follow_up_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpRequest:
+    """A wrap-up's follow-up decision, handed inside the wrap-up's transaction to whoever
+    opens follow-up cases (the application wires `dispatch.followups` in), so a closed
+    high-risk contact always has a case or a recorded reason, never neither."""
+
+    contact_id: int
+    counsellor_id: int
+    risk: RiskLevel
+    district: str | None
+    lang: str
+    # Keyed hash of the contact's number or chat identity (links later contacts to the case).
+    person_hash: str | None
+    # The number to reach them: the caller's own, or the one written on the form. In memory
+    # only; the case seals it.
+    phone: str | None
+    consent: bool
+    reason: str | None
+    caring: bool
+    owner_district: str | None
 
 
 def queue_key(contact: Contact) -> tuple[int, int, datetime, int]:

@@ -10,6 +10,7 @@ HTTP or websockets; the channels and the console call these methods.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from hotline.contacts import (
     Channel,
     Contact,
     ContactState,
+    FollowUpRequest,
     IllegalTransition,
     Message,
     Note,
@@ -33,7 +35,9 @@ from hotline.intake import Arrival, Intake
 from hotline.risk import RiskLevel, TextScanner
 from hotline.store.contacts import (
     AssessmentRepository,
+    CallerSummary,
     ContactRepository,
+    EarlierContact,
     MessageRepository,
     NewContact,
     NoteRepository,
@@ -48,12 +52,43 @@ from hotline.triage.protocol import STEPS as PROTOCOL_STEPS
 
 # Message, Note and WrapUp are defined beside Contact (the store builds them too); the
 # channels and the console import them from here, as the records this service returns.
+# CallerSummary and EarlierContact are built by the store and returned as they are.
+__all__ = ["CallerSummary", "Conversations", "EarlierContact", "Message", "Note", "WrapUp"]
+
 log = structlog.get_logger(__name__)
 
 # Called for each wait-target breach inside its transaction: (tx, contact id, level, district).
 BreachHook = Callable[[Transaction, int, RiskLevel, str | None], Awaitable[object]]
+# Called inside a wrap-up's transaction with its follow-up decision (the application wires
+# dispatch's follow-up cases here); a DomainError it raises fails the whole wrap-up.
+FollowUpHook = Callable[[Transaction, FollowUpRequest], Awaitable[object]]
+# Called inside the creating transaction for each new contact that has a caller hash (a
+# number or a web-chat identity), so a returning person's contact can be linked to their case.
+ContactStartedHook = Callable[[Transaction, Contact], Awaitable[object]]
 
 _DAY = timedelta(days=1)
+
+# At these levels a wrap-up must say whether the person agreed to follow-up, and why not.
+FOLLOW_UP_DECISION_RISKS = frozenset({RiskLevel.HIGH, RiskLevel.IMMINENT})
+# A web-chat identity: what the page makes is 43 characters of base64url (32 random bytes).
+CHAT_IDENTITY = re.compile(r"[A-Za-z0-9_-]{22,64}")
+# A number the follow-up can call or text: E.164, spaces removed.
+E164 = re.compile(r"\+[0-9]{8,16}")
+# At most this many earlier contacts are opened by one look at the history.
+HISTORY_LIMIT = 20
+# A counsellor "holds" a contact in these states (serving the person now).
+HELD_STATES = frozenset({ContactState.OFFERED, ContactState.ACTIVE, ContactState.WRAP_UP})
+
+
+def reachable_number(number: str | None) -> str | None:
+    """The number in E.164 form (spaces removed) if follow-up could call or text it, else None.
+
+    A withheld caller id ("anonymous") or a malformed value is no way to reach anyone.
+    """
+    if number is None:
+        return None
+    compact = "".join(number.split())
+    return compact if E164.fullmatch(compact) else None
 
 
 class Conversations:
@@ -66,13 +101,20 @@ class Conversations:
         config: Config,
         counsellors: Counsellors,
         scanner: TextScanner | None = None,
+        *,
+        on_follow_up: FollowUpHook | None = None,
+        on_contact_started: ContactStartedHook | None = None,
     ) -> None:
         self._db = db
         self._config = config
         self._counsellors = counsellors
         self._cipher = cipher
         self._scanner = scanner
-        self._intake = Intake(db, cipher)
+        # Hooks the application sets (often after construction, once dispatch is open): the
+        # hotline's core reaches follow-up cases only through them, never by import.
+        self.on_follow_up = on_follow_up
+        self.on_contact_started = on_contact_started
+        self._intake = Intake(db, cipher, self._announce_started)
         self._contacts = ContactRepository(db, cipher)
         self._messages = MessageRepository(db, cipher)
         self._notes = NoteRepository(db, cipher)
@@ -83,8 +125,15 @@ class Conversations:
 
     # -- arrival ---------------------------------------------------------------------------
 
-    async def start_webchat(self, district: str | None, lang: str) -> tuple[Contact, str]:
-        """Queue a new web-chat contact; returns it and the person's secret resume token."""
+    async def start_webchat(
+        self, district: str | None, lang: str, identity: object = None
+    ) -> tuple[Contact, str]:
+        """Queue a new web-chat contact; returns it and the person's secret resume token.
+
+        `identity` is the random value the person's browser keeps across chats; its keyed
+        hash links their contacts as a number's does. A missing or malformed one is ignored
+        without a word: nobody in crisis is refused over it.
+        """
         if district is not None and self._config.district(district) is None:
             known = ", ".join(d.id for d in self._config.districts)
             raise InvalidInput(
@@ -95,11 +144,58 @@ class Conversations:
         if lang not in self._config.ui.languages:
             lang = self._config.ui.language
         token = new_token()
+        caller = self.chat_identity_hash(identity)
         contact = await self._intake.admit(
-            Arrival(Channel.WEBCHAT, district, lang, RiskLevel.NONE, token_digest(token))
+            Arrival(
+                Channel.WEBCHAT,
+                district,
+                lang,
+                RiskLevel.NONE,
+                token_digest(token),
+                caller_hash=caller,
+            )
         )
-        log.info("contact_started", contact_id=contact.id, channel="webchat")
+        log.info(
+            "contact_started", contact_id=contact.id, channel="webchat", linked=caller is not None
+        )
         return contact, token
+
+    def chat_identity_hash(self, identity: object) -> str | None:
+        """The keyed hash of a well-formed web-chat identity, else None.
+
+        Prefixed so an identity can never collide with a phone number's hash (opt-outs and
+        SMS threads are keyed by those).
+        """
+        if not isinstance(identity, str) or not CHAT_IDENTITY.fullmatch(identity):
+            return None
+        return self._cipher.keyed_hash("chat:" + identity)
+
+    async def _announce_started(self, tx: Transaction, contact: Contact) -> None:
+        """Tell the application of a new linkable contact, inside its creating transaction.
+
+        Linking a returning person to their open case must never cost them their place in
+        the queue: the hook runs under a savepoint, and if it fails, what it wrote (and the
+        events it appended) is undone alone, the failure is logged (ids only), and the
+        contact is queued all the same.
+        """
+        hook = self.on_contact_started
+        if hook is None:
+            return
+        mark = len(tx.events)
+        await tx.execute("SAVEPOINT contact_started")
+        try:
+            await hook(tx, contact)
+        except Exception as exc:
+            await tx.execute("ROLLBACK TO contact_started")
+            await tx.execute("RELEASE contact_started")
+            del tx.events[mark:]
+            log.error(
+                "contact_started_hook_failed",
+                contact_id=contact.id,
+                error_type=type(exc).__name__,
+            )
+            return
+        await tx.execute("RELEASE contact_started")
 
     async def resume(self, token: str) -> Contact | None:
         """The contact a person's resume token belongs to, or None for an unknown token."""
@@ -463,6 +559,7 @@ class Conversations:
                     "caller",
                     {"channel": Channel.SMS.value, "district": None, "risk": contact.risk.value},
                 )
+                await self._announce_started(tx, contact)
             message = await self._append_message(tx, contact, "caller", None, body)
             await self._contacts.touch(tx, contact.id)
         await self._scan(contact.id, body)
@@ -757,7 +854,14 @@ class Conversations:
     async def wrap_up(
         self, contact_id: int, counsellor_id: int, form: dict[str, object]
     ) -> Contact:
-        """Validate and store the wrap-up form, closing the contact."""
+        """Validate and store the wrap-up form, closing the contact.
+
+        The follow-up decision is part of it. At high or imminent risk the counsellor must
+        record the person's consent to follow-up or a reason why not; with consent there must
+        be a number to reach them. The decision goes to `on_follow_up` in this same
+        transaction, so a closed high-risk contact has a case (or a recorded reason), or the
+        wrap-up fails whole.
+        """
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
             self._check_holder(contact, counsellor_id)
@@ -765,9 +869,23 @@ class Conversations:
                 raise Conflict(
                     "end the conversation before writing the wrap-up", code="not_in_wrap_up"
                 )
-            wrap = self._validate_wrap_up(form)
+            own_number = reachable_number(await self._contacts.caller_number(contact_id))
+            wrap = self._validate_wrap_up(form, contact.risk, has_number=own_number is not None)
+            # A number written on the form is the one the person asked to be reached on.
+            phone = (wrap.follow_up_phone or own_number) if wrap.follow_up_wanted else None
+            if (
+                wrap.caring_contacts
+                and phone is not None
+                and await self._opt_outs.contains(self.caller_hash(phone))
+            ):
+                raise InvalidInput(
+                    "this number texted STOP, so no caring texts may go to it; untick caring "
+                    "texts (the person can text START to receive texts again)",
+                    code="opted_out",
+                    field="caring_contacts",
+                )
             await self._wrap_ups.add(tx, contact_id, counsellor_id, wrap)
-            return await self._move(
+            closed = await self._move(
                 tx,
                 contact,
                 ContactState.CLOSED,
@@ -777,12 +895,39 @@ class Conversations:
                     "outcome": wrap.outcome,
                     "referral": wrap.referral,
                     "follow_up_wanted": wrap.follow_up_wanted,
+                    "follow_up_reason": wrap.follow_up_reason,
+                    "caring_contacts": wrap.caring_contacts,
                     "key_groups": list(wrap.key_groups),
                 },
                 closed_at=tx.clock.now(),
             )
+            if wrap.follow_up_wanted or contact.risk in FOLLOW_UP_DECISION_RISKS:
+                request = FollowUpRequest(
+                    contact_id=contact.id,
+                    counsellor_id=counsellor_id,
+                    risk=contact.risk,
+                    district=contact.district,
+                    lang=contact.lang,
+                    person_hash=await self._contacts.caller_hash(tx, contact.id),
+                    phone=phone,
+                    consent=wrap.follow_up_wanted,
+                    reason=wrap.follow_up_reason,
+                    caring=wrap.caring_contacts,
+                    owner_district=wrap.follow_up_owner,
+                )
+                if self.on_follow_up is not None:
+                    await self.on_follow_up(tx, request)
+        log.info(
+            "contact_wrapped_up",
+            contact_id=contact_id,
+            follow_up=wrap.follow_up_wanted,
+            follow_up_reason=wrap.follow_up_reason,
+        )
+        return closed
 
-    def _validate_wrap_up(self, form: dict[str, object]) -> WrapUp:
+    def _validate_wrap_up(
+        self, form: Mapping[str, object], risk: RiskLevel, *, has_number: bool
+    ) -> WrapUp:
         options = self._config.wrap_up
 
         def pick(field: str, choices: Sequence[object], label: str) -> str:
@@ -792,9 +937,10 @@ class Conversations:
                 raise InvalidInput(f"choose a {label}", code="invalid_" + field, field=field)
             return str(value)
 
-        follow_up = form.get("follow_up_wanted", False)
-        if not isinstance(follow_up, bool):
-            raise InvalidInput("follow_up_wanted must be true or false", field="follow_up_wanted")
+        # Checked in the form's order, top to bottom, so the first error is the first field.
+        category = pick("category", options.categories, "category")
+        outcome = pick("outcome", options.outcomes, "outcome")
+        referral = pick("referral", options.referrals, "referral")
         groups = form.get("key_groups", [])
         known_groups = {g.id for g in self._config.key_groups}
         if not isinstance(groups, list) or not all(g in known_groups for g in groups):
@@ -805,18 +951,147 @@ class Conversations:
             or len(summary) > 10 * self._config.webchat.max_message_chars
         ):
             raise InvalidInput("the summary is too long", code="too_long", field="summary")
+        consent, reason, caring, owner, phone = self._follow_up_decision(form, risk, has_number)
         return WrapUp(
-            category=pick("category", options.categories, "category"),
-            outcome=pick("outcome", options.outcomes, "outcome"),
-            referral=pick("referral", options.referrals, "referral"),
-            follow_up_wanted=follow_up,
+            category=category,
+            outcome=outcome,
+            referral=referral,
+            follow_up_wanted=consent,
             key_groups=tuple(str(g) for g in groups),
             summary=summary,
+            follow_up_reason=reason,
+            caring_contacts=caring,
+            follow_up_owner=owner,
+            follow_up_phone=phone,
         )
+
+    def _follow_up_decision(
+        self, form: Mapping[str, object], risk: RiskLevel, has_number: bool
+    ) -> tuple[bool, str | None, bool, str | None, str | None]:
+        """(consent, reason, caring, owner district, phone) from the wrap-up form's rules.
+
+        A reason is kept only without consent, and a phone, caring texts and an owner only
+        with it: what the person did not agree to is not passed on.
+        """
+        decided = form.get("follow_up_wanted")
+        if decided is None:
+            if risk in FOLLOW_UP_DECISION_RISKS:
+                raise InvalidInput(
+                    f"the risk is {risk.value}: record whether the person agreed to follow-up "
+                    "(yes, or no with the reason why)",
+                    code="follow_up_decision_required",
+                    field="follow_up_wanted",
+                )
+            decided = False
+        if not isinstance(decided, bool):
+            raise InvalidInput("follow_up_wanted must be true or false", field="follow_up_wanted")
+
+        reasons = {o.id for o in self._config.wrap_up.no_follow_up_reasons}
+        reason = form.get("follow_up_reason") or None
+        needs_reason = risk in FOLLOW_UP_DECISION_RISKS or reason is not None
+        if not decided and needs_reason and reason not in reasons:
+            raise InvalidInput(
+                "choose why there will be no follow-up (for example: the person declined)",
+                code="follow_up_reason_required",
+                field="follow_up_reason",
+            )
+
+        caring = form.get("caring_contacts", False)
+        if caring is None:
+            caring = False
+        if not isinstance(caring, bool):
+            raise InvalidInput("caring_contacts must be true or false", field="caring_contacts")
+        if caring and not decided:
+            raise InvalidInput(
+                "caring texts need the person's consent to follow-up",
+                code="caring_needs_consent",
+                field="caring_contacts",
+            )
+
+        owner = form.get("follow_up_owner") or None
+        if owner is not None and (
+            not isinstance(owner, str) or self._config.district(owner) is None
+        ):
+            known = ", ".join(d.id for d in self._config.districts)
+            raise InvalidInput(
+                f"unknown district {owner!r} for the follow-up; leave it to yourself or choose "
+                f"one of: {known}",
+                code="unknown_district",
+                field="follow_up_owner",
+            )
+
+        written = form.get("follow_up_phone") or None
+        phone = None
+        if decided and written is not None:
+            phone = reachable_number(written) if isinstance(written, str) else None
+            if phone is None:
+                raise InvalidInput(
+                    "write the number with its country code, like +8613800000000",
+                    code="invalid_phone",
+                    field="follow_up_phone",
+                )
+        if decided and phone is None and not has_number:
+            raise InvalidInput(
+                "there is no number to reach this person: write the number they agreed to "
+                "give, or record no follow-up with the reason that there is no way to reach them",
+                code="follow_up_phone_required",
+                field="follow_up_phone",
+            )
+        if decided:
+            return True, None, caring, str(owner) if owner else None, phone
+        return False, str(reason) if reason else None, False, None, None
 
     async def wrap_up_of(self, contact_id: int) -> WrapUp | None:
         """The wrap-up recorded for a closed contact."""
         return await self._wrap_ups.of_contact(contact_id)
+
+    # -- repeat callers --------------------------------------------------------------------
+
+    async def caller_summary(self, contact_id: int) -> CallerSummary:
+        """How often this contact's person reached the line before, and how the last ended.
+
+        Linked by keyed hash only (of a number or a web-chat identity); counts and levels,
+        no words, so reading it is not audited.
+        """
+        summary = await self._contacts.caller_summary(contact_id)
+        if summary is None:
+            raise NotFound(f"contact {contact_id} does not exist")
+        return summary
+
+    async def has_caller_number(self, contact_id: int) -> bool:
+        """True when the contact came with a number of its own (a call or a text)."""
+        return await self._contacts.has_caller_number(contact_id)
+
+    async def open_history(
+        self, contact_id: int, viewer_id: int, *, supervising: bool
+    ) -> list[EarlierContact]:
+        """The person's earlier contacts, newest first, wrap-up summaries opened: audited.
+
+        The summaries are personal text, so the read and its `audit.history_opened` event
+        are one transaction: there is no read without its record. A counsellor may open the
+        history only of a person they are serving now; a supervisor (`supervising`) may open
+        any, and the event says which purpose it was.
+        """
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            serving = contact.counsellor_id == viewer_id and contact.state in HELD_STATES
+            if not serving and not supervising:
+                raise Forbidden(
+                    "you can open the history only of a person you are serving",
+                    code="not_yours",
+                )
+            earlier = await self._contacts.earlier_contacts(tx, contact_id, HISTORY_LIMIT)
+            await tx.append_event(
+                "audit.history_opened",
+                f"contact:{contact_id}",
+                f"user:{viewer_id}",
+                {
+                    "earlier_contacts": len(earlier),
+                    "purpose": "serving_contact" if serving else "supervision",
+                },
+            )
+        log.info("history_opened", contact_id=contact_id, user_id=viewer_id, shown=len(earlier))
+        return earlier
 
     # -- looking up ------------------------------------------------------------------------
 

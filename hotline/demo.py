@@ -21,8 +21,10 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from dispatch.web.keys import DISPATCH_CONFIG
+from dispatch.followups.cases import CaseSource, NewCase, Owner
+from dispatch.web.keys import DISPATCH_CONFIG, FOLLOWUPS
 from hotline.config import Config
+from hotline.risk import RiskLevel
 from hotline.twilio_sim import TwilioSimulator
 from hotline.users import Role, generate_password
 from hotline.web import keys
@@ -80,6 +82,7 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
             else:
                 await users.set_password(username, password)
             logins.append(f"  {role.value:<12} {username:<12} {password}")
+        await _seed_follow_ups(app)
         yield
 
     def announce() -> None:
@@ -89,6 +92,7 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
             f"  web chat 网页聊天:   {base}/chat\n"
             f"  console 工作台:      {base}/console\n"
             f"  dispatch 调度台:     {base}/dispatch\n"
+            f"  follow-ups 随访:     {base}/followups\n"
             "  demo logins 演示账号 (role, username, password):\n" + "\n".join(logins) + "\n",
             flush=True,
         )
@@ -117,6 +121,37 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
     if simulator is not None:
         app.cleanup_ctx.append(_responders_ctx)
     run(app, config, announce)
+
+
+# Demo follow-up cases (invented people): (owner username or team id, risk, district, grade).
+DEMO_CASES = [
+    ("counsellor1", RiskLevel.HIGH, "jinghu", None),
+    ("counsellor1", RiskLevel.MODERATE, "jiujiang", None),
+    ("counsellor1", RiskLevel.LOW, "sanshan", 3),
+    ("yijiang", RiskLevel.IMMINENT, "yijiang", None),
+]
+
+
+async def _seed_follow_ups(app: web.Application) -> None:
+    """A few follow-up cases for the demo counsellor and a district team, once per data dir."""
+    followups = app[FOLLOWUPS]
+    if await followups.db.fetchval("SELECT COUNT(*) FROM followup_cases"):
+        return
+    users = app[keys.USERS]
+    for index, (owner, risk, district, grade) in enumerate(DEMO_CASES):
+        user = await users.by_username(owner)
+        await followups.open_case(
+            NewCase(
+                source=CaseSource.MANUAL,
+                risk=risk,
+                lang="zh-CN",
+                owner=Owner(user_id=user.id) if user else Owner(team_id=owner),
+                opened_by="system",
+                district=district,
+                phone=f"+86139000000{index:02d}",
+                grade=grade,
+            )
+        )
 
 
 SIMULATOR = web.AppKey("demo_twilio_simulator", TwilioSimulator)

@@ -7,21 +7,29 @@ allow. Here, arrivals that come in while a write is under way wait for the next 
 in together: one transaction, one multi-row insert of contacts and one of events, whatever
 the batch size. A person's request returns only after the transaction holding their contact
 has committed, so nobody is told they are queued before they are.
+
+Each new contact that can be linked to earlier ones (it has a caller hash: a number, or a
+web-chat identity) is announced to `on_started` inside that same transaction, one call per
+contact, so whatever it records about the person commits with the contact or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hotline.contacts import Channel, Contact
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
 from hotline.store.contacts import ContactRepository, NewContact
-from hotline.store.database import Database
+from hotline.store.database import Database, Transaction
 
 # Large enough to absorb a surge, small enough that one transaction stays short.
 MAX_BATCH = 256
+
+# Called inside the admitting transaction for each new contact that has a caller hash.
+StartedHook = Callable[[Transaction, Contact], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,12 @@ class Arrival:
 class Intake:
     """Admits arrivals to the queue, many per transaction when they come together."""
 
-    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+    def __init__(
+        self, db: Database, cipher: FieldCipher, on_started: StartedHook | None = None
+    ) -> None:
         self._db = db
         self._contacts = ContactRepository(db, cipher)
+        self._on_started = on_started
         self._pending: list[tuple[Arrival, asyncio.Future[Contact]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -104,4 +115,8 @@ class Intake:
                     for c in contacts
                 ]
             )
+            if self._on_started is not None:
+                for arrival, contact in zip(arrivals, contacts, strict=True):
+                    if arrival.caller_hash is not None:
+                        await self._on_started(tx, contact)
         return contacts

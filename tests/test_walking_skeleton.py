@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -70,6 +71,9 @@ async def test_person_to_counsellor_and_back(
             "outcome": "supported",
             "referral": "none",
             "follow_up_wanted": True,
+            # A web chat has no number of its own: consent to follow-up needs one to reach
+            # the person by.
+            "follow_up_phone": "+86 138 0000 0000",
             "key_groups": ["minor"],
             "summary": "情绪低落，已支持",
         },
@@ -78,5 +82,6 @@ async def test_person_to_counsellor_and_back(
     closed = await wrap.json()
     assert closed["state"] == "closed"
     assert closed["wrap_up"]["follow_up_wanted"] is True
+    assert "8613800000000" not in json.dumps(closed), "the follow-up number is not kept here"
     health = await (await client.get("/healthz")).json()
     assert health == {"status": "ok", "database": "ok", "queue_length": 0}

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from dispatch.config import DispatchConfig
+from dispatch.followups.settings import FollowUpSettings
 
 if TYPE_CHECKING:  # the desk imports the store and paging; the key needs no class at run time
     from dispatch.desk import DispatchDesk
+    from dispatch.followups.service import FollowUps
 
 DISPATCH_CONFIG = web.AppKey("dispatch_config", DispatchConfig)
 DESK: web.AppKey[DispatchDesk] = web.AppKey("dispatch_desk")
+FOLLOWUP_SETTINGS = web.AppKey("followup_settings", FollowUpSettings)
+FOLLOWUPS: web.AppKey[FollowUps] = web.AppKey("followups")

@@ -6,13 +6,15 @@ from aiohttp import web
 
 from dispatch.web.board import setup_board
 from dispatch.web.calendar import setup_calendar
+from dispatch.web.followups import setup_followups
 from dispatch.web.page_links import setup_page_links
 from dispatch.web.paging_hooks import setup_paging_hooks
 
 
 def setup_dispatch(app: web.Application) -> None:
-    """Paging webhooks, page links, the board and team calendars."""
+    """Paging webhooks, page links, the board, team calendars and follow-up."""
     setup_paging_hooks(app)
     setup_page_links(app)
     setup_calendar(app)
     setup_board(app)
+    setup_followups(app)

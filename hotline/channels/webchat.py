@@ -3,6 +3,10 @@
 The person is anonymous: no login, no name asked. A random resume token (kept by their
 browser) is the only key to their conversation, so a reload or a dropped connection
 resumes it. Size and rate limits answer abuse with a clear error frame, never a crash.
+
+The browser also keeps a random identity across conversations (`hotline.chatIdentity`); its
+keyed hash links a returning person's chats, as a number links calls and texts. It is only
+ever stored hashed, and a malformed one is ignored: nobody is refused over it.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ async def start_conversation(request: web.Request) -> web.Response:
     screened = screen(answers)  # before anything is stored: bad answers change nothing
     conversations = request.app[keys.CONVERSATIONS]
     contact, token = await conversations.start_webchat(
-        district, lang if isinstance(lang, str) else ""
+        district, lang if isinstance(lang, str) else "", body.get("identity")
     )
     if screened.level is not RiskLevel.NONE:
         await conversations.raise_risk(contact.id, screened.level, "screener", screened.reasons)

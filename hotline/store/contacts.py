@@ -42,6 +42,20 @@ _NEW_CONTACT_COLUMNS = (
 
 _MESSAGE_COLUMNS = "id, contact_id, sender, author_id, body_enc, at, delivery_status"
 
+# A contact's person seen before: how many earlier contacts share its keyed caller hash, and
+# the last one's risk and start. One statement over the `contacts_caller` index (the hash is
+# its first column), so a repeat caller is recognised without ever touching a number, and
+# without reading the person's whole history.
+CALLER_SUMMARY_SQL = (
+    "SELECT c.caller_hash AS person_hash,"
+    " (SELECT COUNT(*) FROM contacts e WHERE e.caller_hash = c.caller_hash AND e.id < c.id)"
+    " AS earlier,"
+    " l.risk AS last_risk, l.created_at AS last_at"
+    " FROM contacts c LEFT JOIN contacts l ON l.id = ("
+    "SELECT MAX(e.id) FROM contacts e WHERE e.caller_hash = c.caller_hash AND e.id < c.id)"
+    " WHERE c.id = ?"
+)
+
 
 @dataclass(frozen=True)
 class NewContact:
@@ -59,6 +73,38 @@ class NewContact:
     # The person's phone number: sealed in the row, linked across contacts by keyed hash.
     caller_number: str | None = None
     caller_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CallerSummary:
+    """What the hotline knows of a contact's person from before: counts and levels only.
+
+    `person_hash` is the keyed hash linking them (never sent to a page); it is None for a
+    contact with nothing to link by (a web chat without an identity).
+    """
+
+    person_hash: str | None
+    earlier_contacts: int
+    last_risk: RiskLevel | None
+    last_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EarlierContact:
+    """One earlier contact of the same person, as the audited history shows it."""
+
+    id: int
+    channel: Channel
+    state: ContactState
+    started_at: datetime
+    risk: RiskLevel
+    # None when the contact never reached a wrap-up (abandoned, transferred, still open).
+    category: str | None
+    outcome: str | None
+    referral: str | None
+    follow_up_wanted: bool | None
+    follow_up_reason: str | None
+    summary: str
 
 
 class ContactRepository:
@@ -81,6 +127,69 @@ class ContactRepository:
         if sealed is None:
             return None
         return self._cipher.open(sealed, f"contacts.caller_number:{contact_id}")
+
+    async def has_caller_number(self, contact_id: int) -> bool:
+        """True when a number is sealed with the contact (it is not opened to find out)."""
+        return bool(
+            await self._db.fetchval(
+                "SELECT caller_number_enc IS NOT NULL FROM contacts WHERE id = ?", (contact_id,)
+            )
+        )
+
+    async def caller_hash(self, tx: Transaction, contact_id: int) -> str | None:
+        """The keyed hash of the contact's number or chat identity, if it has one."""
+        value = await tx.fetchval("SELECT caller_hash FROM contacts WHERE id = ?", (contact_id,))
+        return None if value is None else str(value)
+
+    async def caller_summary(self, contact_id: int) -> CallerSummary | None:
+        """Earlier contacts of this contact's person (see `CALLER_SUMMARY_SQL`); None if no
+        such contact."""
+        row = await self._db.fetchone(CALLER_SUMMARY_SQL, (contact_id,))
+        if row is None:
+            return None
+        return CallerSummary(
+            person_hash=row["person_hash"],
+            earlier_contacts=int(row["earlier"] or 0),
+            last_risk=RiskLevel(row["last_risk"]) if row["last_risk"] else None,
+            last_at=from_iso(row["last_at"]) if row["last_at"] else None,
+        )
+
+    async def earlier_contacts(
+        self, tx: Transaction, contact_id: int, limit: int
+    ) -> list[EarlierContact]:
+        """The person's earlier contacts with their wrap-ups, newest first, summaries opened.
+
+        Read inside the caller's transaction, so the audit event written there records
+        exactly this read.
+        """
+        rows = await tx.conn.execute_fetchall(
+            "SELECT e.id, e.channel, e.state, e.created_at, e.risk, w.category, w.outcome,"
+            " w.referral, w.follow_up_wanted, w.follow_up_reason, w.summary_enc"
+            " FROM contacts c JOIN contacts e ON e.caller_hash = c.caller_hash AND e.id < c.id"
+            " LEFT JOIN wrap_ups w ON w.contact_id = e.id"
+            " WHERE c.id = ? ORDER BY e.id DESC LIMIT ?",
+            (contact_id, limit),
+        )
+        return [
+            EarlierContact(
+                id=row["id"],
+                channel=Channel(row["channel"]),
+                state=ContactState(row["state"]),
+                started_at=from_iso(row["created_at"]),
+                risk=RiskLevel(row["risk"]),
+                category=row["category"],
+                outcome=row["outcome"],
+                referral=row["referral"],
+                follow_up_wanted=None
+                if row["follow_up_wanted"] is None
+                else bool(row["follow_up_wanted"]),
+                follow_up_reason=row["follow_up_reason"],
+                summary=self._cipher.open_optional(
+                    row["summary_enc"], f"wrap_ups.summary:{row['id']}"
+                ),
+            )
+            for row in rows
+        ]
 
     async def open_sms_thread(
         self, tx: Transaction, caller_hash: str, active_since: datetime
@@ -488,12 +597,16 @@ class WrapUpRepository:
         self._cipher = cipher
 
     async def add(self, tx: Transaction, contact_id: int, counsellor_id: int, wrap: WrapUp) -> None:
-        """Store a contact's wrap-up, stamped now (an empty summary is stored as NULL)."""
+        """Store a contact's wrap-up, stamped now (an empty summary is stored as NULL).
+
+        `follow_up_phone` and `follow_up_owner` are deliberately not stored here: the number
+        goes to the follow-up case (sealed there), and the owner is the case's.
+        """
         summary = self._cipher.seal_optional(wrap.summary, f"wrap_ups.summary:{contact_id}")
         await tx.execute(
             "INSERT INTO wrap_ups (contact_id, counsellor_id, category, outcome, referral,"
-            " follow_up_wanted, key_groups, summary_enc, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " follow_up_wanted, key_groups, summary_enc, at, follow_up_reason, caring_contacts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 contact_id,
                 counsellor_id,
@@ -504,6 +617,8 @@ class WrapUpRepository:
                 json.dumps(list(wrap.key_groups)),
                 summary,
                 to_iso(tx.clock.now()),
+                wrap.follow_up_reason,
+                int(wrap.caring_contacts),
             ),
         )
 
@@ -520,6 +635,8 @@ class WrapUpRepository:
             bool(row["follow_up_wanted"]),
             tuple(json.loads(row["key_groups"])),
             summary,
+            follow_up_reason=row["follow_up_reason"],
+            caring_contacts=bool(row["caring_contacts"]),
         )
 
 

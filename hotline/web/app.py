@@ -18,13 +18,16 @@ from aiohttp import web
 
 from dispatch.config import DispatchConfig, load_dispatch_config
 from dispatch.desk import DispatchDesk
+from dispatch.followups.service import FollowUps
+from dispatch.followups.settings import FollowUpSettings, load_followup_settings
+from dispatch.followups.views import Labels
 from dispatch.web import keys as dispatch_keys
 from dispatch.web.routes import setup_dispatch
 from hotline.channels.sms import SmsChannel, setup_sms
 from hotline.channels.twilio_api import TwilioGateway
 from hotline.channels.voice import VoiceChannel, setup_voice
 from hotline.channels.webchat import setup_chat
-from hotline.clock import Clock, SystemClock
+from hotline.clock import Clock, SystemClock, to_iso
 from hotline.config import Config
 from hotline.conversations import Conversations
 from hotline.counsellors import Counsellors
@@ -51,6 +54,7 @@ log = structlog.get_logger(__name__)
 SWEEP_SECONDS = 5.0
 ALARM_SECONDS = 1.0
 ESCALATION_TICK_SECONDS = 0.25
+FOLLOWUP_TICK_SECONDS = 1.0
 
 
 def create_app(
@@ -58,12 +62,15 @@ def create_app(
     *,
     clock: Clock | None = None,
     dispatch_config: DispatchConfig | None = None,
+    followup_settings: FollowUpSettings | None = None,
 ) -> web.Application:
-    """Build the hotline's web application (teams are read now: a typo fails here, not later)."""
+    """Build the hotline's web application (teams and follow-up schedules are read now: a
+    typo fails here, not later)."""
     app = web.Application(client_max_size=256 * 1024)
     clock = clock or SystemClock()
     app[keys.CONFIG] = config
     app[dispatch_keys.DISPATCH_CONFIG] = dispatch_config or load_dispatch_config(config)
+    app[dispatch_keys.FOLLOWUP_SETTINGS] = followup_settings or load_followup_settings(config)
     app[keys.CLOCK] = clock
     app[keys.BUS] = EventBus()
     app[keys.SOCKETS] = SocketRegistry()
@@ -83,6 +90,7 @@ def create_app(
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(dispatch_ctx)
+    app.cleanup_ctx.append(followups_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.on_shutdown.append(_close_sockets)
 
@@ -177,6 +185,64 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def followups_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Follow-up cases: hooked into wrap-ups and new contacts, their alarms and caring texts."""
+    config = app[keys.CONFIG]
+    desk = app[dispatch_keys.DESK]
+    followups = FollowUps(
+        app[keys.DATABASE],
+        app[keys.CIPHER],
+        config,
+        app[dispatch_keys.FOLLOWUP_SETTINGS],
+        app[dispatch_keys.DISPATCH_CONFIG].teams,
+        sender=app[keys.TWILIO],
+        open_dispatch=desk.request_in,
+    )
+    app[dispatch_keys.FOLLOWUPS] = followups
+    conversations = app[keys.CONVERSATIONS]
+    conversations.on_follow_up = followups.on_wrap_up
+    conversations.on_contact_started = followups.on_contact_started
+    users = app[keys.USERS]
+
+    async def open_cases(person_hash: str) -> list[dict[str, object]]:
+        """The console's "open case" of a returning person (by keyed hash, never by number)."""
+        labels = Labels(followups, users)
+        return [
+            {
+                "id": case.id,
+                "pseudonym": case.pseudonym,
+                "risk": case.risk.value,
+                "next_due_at": to_iso(case.next_due_at) if case.next_due_at else None,
+                "owner": (await labels.owner(case.owner))["label"],
+            }
+            for case in await followups.open_cases_for(person_hash)
+        ]
+
+    app[keys.CASE_LOOKUP] = open_cases
+    task = asyncio.create_task(_follow_up_forever(followups))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    conversations.on_follow_up = None
+    conversations.on_contact_started = None
+
+
+async def _follow_up_forever(followups: FollowUps) -> None:
+    """Fire overdue alarms and caring texts as they fall due (checked every second)."""
+    while True:  # each pass also sends caring texts left queued (by a restart, say)
+        try:
+            await followups.fire_due()
+            upcoming = await followups.next_timer_due()
+        except Exception as exc:  # the loop must outlive one bad pass
+            log.error("followup_timers_failed", error_type=type(exc).__name__)
+            upcoming = None
+        delay = FOLLOWUP_TICK_SECONDS
+        if upcoming is not None:
+            delay = max(0.0, min(delay, (upcoming - followups.db.clock.now()).total_seconds()))
+        await asyncio.sleep(delay)
 
 
 async def _escalate_forever(desk: DispatchDesk) -> None:

@@ -3,13 +3,19 @@
 Counsellors see the queue (never message text until they hold a contact) and the contacts
 they hold; supervisors also see the floor: every counsellor's presence and every
 conversation in progress. Opening a contact one does not hold is an audited event.
+
+Repeat callers: the contact's person is recognised by keyed hash; the counsellor serving them
+sees how often they reached the line and any open follow-up case, and may open their earlier
+wrap-ups, which is recorded (`audit.history_opened`) in the same transaction as the read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -19,7 +25,7 @@ from twilio.jwt.access_token.grants import VoiceGrant
 
 from hotline.channels.voice import CallNotConnected
 from hotline.contacts import Channel, Contact, ContactState, Note
-from hotline.conversations import Conversations
+from hotline.conversations import HELD_STATES, Conversations, EarlierContact
 from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
 from hotline.events import Event, Subscription
@@ -41,6 +47,9 @@ from hotline.web.wire import json_object, message_json
 log = structlog.get_logger(__name__)
 
 VOICE_TOKEN_SECONDS = 3600
+# Who may look at a contact's person from before: the counsellor serving them, supervisors,
+# and administrators (follow-up work); see `_serving_or_supervising`.
+HISTORY_ROLES = (Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN)
 
 
 def queue_item(contact: Contact, position: int | None = None) -> dict[str, Any]:
@@ -154,6 +163,9 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
         "messages": [message_json(m) for m in await conversations.messages(contact.id)],
         "notes": [note_json(n, note_authors[n.author_id]) for n in notes],
         "opted_out": await _opted_out(conversations, contact),
+        # Whether follow-up has a number of the person's own (calls and texts); a web chat
+        # has none, and the wrap-up then asks for one when the person consents.
+        "has_number": await conversations.has_caller_number(contact.id),
         "assessment": await conversations.latest_assessment(contact.id),
         "protocol": await conversations.protocol_steps(contact.id),
         "wrap_up": None
@@ -163,6 +175,8 @@ async def contact_detail(app: web.Application, contact: Contact) -> dict[str, An
             "outcome": wrap.outcome,
             "referral": wrap.referral,
             "follow_up_wanted": wrap.follow_up_wanted,
+            "follow_up_reason": wrap.follow_up_reason,
+            "caring_contacts": wrap.caring_contacts,
             "key_groups": list(wrap.key_groups),
             "summary": wrap.summary,
         },
@@ -211,7 +225,8 @@ async def console_state(request: web.Request) -> web.Response:
 
 
 async def console_options(request: web.Request) -> web.Response:
-    """GET /console/api/options: the wrap-up form's choices."""
+    """GET /console/api/options: the wrap-up form's choices (districts also name the teams
+    that can own a follow-up)."""
     await require_staff(request, CONSOLE_ROLES)
     config = request.app[keys.CONFIG]
     return web.json_response(
@@ -219,6 +234,7 @@ async def console_options(request: web.Request) -> web.Response:
             "categories": [o.as_dict() for o in config.wrap_up.categories],
             "outcomes": [o.as_dict() for o in config.wrap_up.outcomes],
             "referrals": [o.as_dict() for o in config.wrap_up.referrals],
+            "follow_up_reasons": [o.as_dict() for o in config.wrap_up.no_follow_up_reasons],
             "key_groups": [o.as_dict() for o in config.key_groups],
             "districts": [o.as_dict() for o in config.districts],
         }
@@ -335,6 +351,100 @@ async def get_contact(request: web.Request) -> web.Response:
                 {"role": staff.user.role.value},
             )
     return web.json_response(await contact_detail(request.app, contact))
+
+
+async def _serving_or_supervising(request: web.Request, staff: Staff) -> Contact:
+    """The contact if the staff member is serving its person now or supervises; else 403.
+
+    The same rule as `Conversations.open_history`, checked here too for the read that is not
+    audited (counts and levels), so neither endpoint answers someone the other would refuse.
+    """
+    contact = await request.app[keys.CONVERSATIONS].get(int(request.match_info["contact_id"]))
+    serving = contact.counsellor_id == staff.user.id and contact.state in HELD_STATES
+    if not serving and staff.user.role is Role.COUNSELLOR:
+        raise web.HTTPForbidden(
+            text=json.dumps(
+                {
+                    "error": "not_yours",
+                    "message": "you can see who this person is only while you are serving them",
+                }
+            ),
+            content_type="application/json",
+        )
+    return contact
+
+
+def _jsonable(value: object) -> object:
+    """json.dumps' fallback for what a case lookup may hand back (instants)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+async def get_caller(request: web.Request) -> web.Response:
+    """GET /console/api/contacts/{id}/caller: has this person reached the line before?
+
+    Counts and levels only (no words), so it is not audited: the earlier contacts, the last
+    one's final risk and start, and the person's open follow-up cases when follow-up is
+    wired in (`keys.CASE_LOOKUP`).
+    """
+    staff = await require_staff(request, HISTORY_ROLES)
+    contact = await _serving_or_supervising(request, staff)
+    summary = await request.app[keys.CONVERSATIONS].caller_summary(contact.id)
+    lookup = request.app.get(keys.CASE_LOOKUP)
+    cases = await lookup(summary.person_hash) if lookup and summary.person_hash else []
+    return web.json_response(
+        {
+            "earlier_contacts": summary.earlier_contacts,
+            "last_risk": summary.last_risk.value if summary.last_risk else None,
+            "last_at": summary.last_at.isoformat() if summary.last_at else None,
+            "open_cases": cases,
+        },
+        dumps=lambda body: json.dumps(body, default=_jsonable, ensure_ascii=False),
+    )
+
+
+def _earlier_json(earlier: EarlierContact) -> dict[str, Any]:
+    wrapped = earlier.category is not None
+    return {
+        "id": earlier.id,
+        "channel": earlier.channel.value,
+        "state": earlier.state.value,
+        "started_at": earlier.started_at.isoformat(),
+        "risk": earlier.risk.value,
+        "wrap_up": {
+            "category": earlier.category,
+            "outcome": earlier.outcome,
+            "referral": earlier.referral,
+            "follow_up_wanted": earlier.follow_up_wanted,
+            "follow_up_reason": earlier.follow_up_reason,
+            "summary": earlier.summary,
+        }
+        if wrapped
+        else None,
+    }
+
+
+async def post_history(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/history: open the person's earlier wrap-ups (audited).
+
+    A POST because it is not a harmless read: each opening is recorded as an
+    `audit.history_opened` event by the staff member, with the purpose.
+    """
+    staff = await require_staff(request, HISTORY_ROLES, csrf=True)
+    contact = await _serving_or_supervising(request, staff)
+    conversations = request.app[keys.CONVERSATIONS]
+    earlier = await conversations.open_history(
+        contact.id, staff.user.id, supervising=staff.user.role is not Role.COUNSELLOR
+    )
+    total = (await conversations.caller_summary(contact.id)).earlier_contacts
+    return web.json_response(
+        {
+            "earlier_contacts": [_earlier_json(e) for e in earlier],
+            "total": total,
+            "recorded": True,
+        }
+    )
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -582,5 +692,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/assessment", post_assessment)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/protocol", post_protocol_step)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
+    app.router.add_get(r"/console/api/contacts/{contact_id:\d+}/caller", get_caller)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/history", post_history)
     app.router.add_get("/console/api/voice-token", voice_token)
     app.router.add_get("/console/ws", console_socket)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -41,3 +42,9 @@ PRESENCE_WATCH = web.AppKey("presence_watch", PresenceWatch)
 VOICE: web.AppKey[VoiceChannel] = web.AppKey("voice")
 SMS: web.AppKey[SmsChannel] = web.AppKey("sms")
 TWILIO: web.AppKey[TwilioGateway | None] = web.AppKey("twilio")
+
+# A person's open follow-up cases by their keyed hash: each a dict with at least `id`,
+# `pseudonym`, `risk`, `next_due_at` (iso or None) and `owner` (a label). The application
+# sets it when follow-up cases are wired in (dispatch); the console shows [] without it.
+CaseLookup = Callable[[str], Awaitable[list[dict[str, object]]]]
+CASE_LOOKUP: web.AppKey[CaseLookup] = web.AppKey("case_lookup")

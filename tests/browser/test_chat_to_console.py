@@ -80,7 +80,9 @@ async def test_person_chats_counsellor_answers_and_wraps_up(
     await counsellor.select_option("#wrap-category", "emotional_distress")
     await counsellor.select_option("#wrap-outcome", "supported")
     await counsellor.select_option("#wrap-referral", "community_health")
-    await counsellor.check("#wrap-follow-up")
+    await counsellor.check("#wrap-follow-up-yes")
+    # A web chat has no number of its own: consent to follow-up asks for one.
+    await counsellor.fill("#wrap-follow-up-phone", "+86 138 0000 0000")
     await counsellor.fill("#wrap-summary", "失眠两周，已给予支持")
     await counsellor.click("#wrap-submit")
     await expect(wrap).to_be_hidden()

@@ -85,6 +85,11 @@ async def test_counsellor_takes_a_phone_call_then_a_text(
     assert call.state == "completed"
     await page.select_option("#wrap-category", "suicidal_ideation")
     await page.select_option("#wrap-outcome", "safety_plan")
+    # The caller pressed 9 (imminent): the follow-up decision is required; the call's own
+    # number reaches them, so no number is asked for.
+    await expect(page.locator("#wrap-follow-up-required")).to_contain_text("必填")
+    await page.check("#wrap-follow-up-yes")
+    await expect(page.locator("#wrap-follow-up-phone")).to_be_hidden()
     await page.click("#wrap-submit")
     await expect(page.locator("#wrap-up")).to_be_hidden()
 

@@ -4,6 +4,10 @@
 (() => {
   const I = window.I18n;
   const TOKEN_KEY = "hotline.chat.token";
+  /* A random identity kept across conversations, so a returning person's chats are linked
+   * (the server keeps only its keyed hash). Made once; never sent anywhere but the start. */
+  const IDENTITY_KEY = "hotline.chatIdentity";
+  const IDENTITY_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
   const MAX_BACKOFF_MS = 30000;
   const $ = (id) => document.getElementById(id);
 
@@ -72,6 +76,24 @@
       window.localStorage.removeItem(TOKEN_KEY);
     } catch (_e) {
       /* nothing stored */
+    }
+  }
+
+  /* The browser's chat identity: 32 random bytes as base64url, made on the first chat and
+   * kept in localStorage. Without storage there is nothing to link by: null. */
+  function chatIdentity() {
+    try {
+      const kept = window.localStorage.getItem(IDENTITY_KEY);
+      if (kept && IDENTITY_PATTERN.test(kept)) return kept;
+      const bytes = new Uint8Array(32);
+      window.crypto.getRandomValues(bytes);
+      let binary = "";
+      for (const b of bytes) binary += String.fromCharCode(b);
+      const made = window.btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      window.localStorage.setItem(IDENTITY_KEY, made);
+      return window.localStorage.getItem(IDENTITY_KEY) === made ? made : null;
+    } catch (_e) {
+      return null; /* private mode or no crypto: the chat starts all the same */
     }
   }
 
@@ -434,6 +456,14 @@
     return out;
   }
 
+  function startBody(district, screener) {
+    const body = { district, lang: I.lang };
+    if (screener) body.screener = screener;
+    const identity = chatIdentity();
+    if (identity) body.identity = identity;
+    return body;
+  }
+
   async function startChat(ev) {
     ev.preventDefault();
     if (starting) return;
@@ -450,7 +480,7 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(screener ? { district, lang: I.lang, screener } : { district, lang: I.lang })
+        body: JSON.stringify(startBody(district, screener))
       });
       try {
         data = await res.json();

@@ -43,10 +43,17 @@
     drafts: new Map(),
     noteDrafts: new Map(),
     wrapFormFor: null,
+    /* Repeat callers: what the server says of each contact's person (counts, levels, cases),
+     * and the history opened for the selected contact (personal text: each opening is an
+     * audited POST, so it is never kept once closed or once another contact is selected). */
+    callers: new Map(),
+    history: null, /* { key, data, openedAt } */
+    phoneAsked: new Set(), /* contacts whose wrap-up the server asked a number for */
     ws: null,
     wsAttempts: 0,
     wsTimer: null,
-    busy: { take: false, presence: false, reply: false, note: false, end: false, wrap: false },
+    busy: { take: false, presence: false, reply: false, note: false, end: false, wrap: false,
+      history: false },
     leaving: false
   };
 
@@ -566,6 +573,9 @@
     S.endedByMe.delete(key);
     S.endedByPerson.delete(key);
     S.optedOut.delete(key);
+    S.callers.delete(key);
+    S.phoneAsked.delete(key);
+    if (S.history && S.history.key === key) S.history = null;
     const wasSelected = sameId(S.selected, key) && !S.observing;
     if (wasSelected) {
       S.details.delete(key);
@@ -606,12 +616,15 @@
       hideMessage($("reply-notice"));
       hideMessage($("note-notice"));
       hideMessage($("wrap-error"));
+      hideMessage($("history-error"));
       $("end-confirm-box").hidden = true;
+      if (S.history && S.history.key !== key) S.history = null; /* reopening is a new, recorded look */
     }
     S.observing = Boolean(opts && opts.observe) && !S.contacts.has(key);
     S.unread.delete(key);
     renderMyContacts();
     renderConversation({ scroll: true });
+    loadCaller(key);
     if (!(opts && opts.fetch === false)) await refreshDetail(key);
   }
 
@@ -737,6 +750,9 @@
     wrap.hidden = !showWrap;
     $("conversation-pane").classList.toggle("is-wrap-up", showWrap);
 
+    renderCaller(key);
+    renderHistory(key);
+    if (showWrap) renderFollowUp(key, c);
     renderMessages(d, opts && opts.scroll);
     renderNotes(d);
     renderRiskForms(key, c, d, observing);
@@ -1572,6 +1588,8 @@
     fillSelect($("wrap-category"), o.categories);
     fillSelect($("wrap-outcome"), o.outcomes);
     fillSelect($("wrap-referral"), o.referrals);
+    fillSelect($("wrap-follow-up-reason"), o.follow_up_reasons);
+    fillFollowUpOwners();
     const box = $("wrap-key-groups-list");
     const checked = new Set(
       Array.from(box.querySelectorAll("input:checked")).map((x) => x.value));
@@ -1608,13 +1626,18 @@
     form.reset();
     for (const f of form.querySelectorAll("[aria-invalid]")) f.removeAttribute("aria-invalid");
     hideMessage($("wrap-error"));
+    hideMessage($("wrap-follow-up-error"));
     defaultReferral();
     const w = d && d.wrap_up;
     if (w && typeof w === "object") {
       if (w.category) $("wrap-category").value = String(w.category);
       if (w.outcome) $("wrap-outcome").value = String(w.outcome);
       if (w.referral) $("wrap-referral").value = String(w.referral);
-      $("wrap-follow-up").checked = Boolean(w.follow_up_wanted);
+      if (typeof w.follow_up_wanted === "boolean") {
+        $(w.follow_up_wanted ? "wrap-follow-up-yes" : "wrap-follow-up-no").checked = true;
+      }
+      if (w.follow_up_reason) $("wrap-follow-up-reason").value = String(w.follow_up_reason);
+      $("wrap-caring").checked = Boolean(w.caring_contacts);
       if (typeof w.summary === "string") $("wrap-summary").value = w.summary;
       const groups = new Set((Array.isArray(w.key_groups) ? w.key_groups : []).map(String));
       for (const cb of form.querySelectorAll('input[name="key_groups"]')) cb.checked = groups.has(cb.value);
@@ -1652,15 +1675,16 @@
       firstBad.focus();
       return;
     }
+    hideMessage($("wrap-follow-up-error"));
     const body = {
       category: $("wrap-category").value,
       outcome: $("wrap-outcome").value,
       referral: $("wrap-referral").value,
-      follow_up_wanted: $("wrap-follow-up").checked,
       key_groups: Array.from(document.querySelectorAll('#wrap-key-groups-list input:checked'))
         .map((x) => x.value),
       summary: $("wrap-summary").value.trim()
     };
+    Object.assign(body, followUpFields());
     S.busy.wrap = true;
     $("wrap-submit").setAttribute("aria-busy", "true");
     const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/wrap-up", body);
@@ -1675,6 +1699,10 @@
       else $("conversation-pane").focus();
     } else {
       const data = r.data || {};
+      if (data.field && Object.prototype.hasOwnProperty.call(FOLLOW_UP_TARGETS, data.field)) {
+        followUpRefused(key, data);
+        return;
+      }
       if (data.field === "summary" && data.error === "too_long") I.set(err, "error.summary_too_long");
       else showError(err, data, false);
       err.hidden = false;
@@ -1682,7 +1710,6 @@
         category: "wrap-category",
         outcome: "wrap-outcome",
         referral: "wrap-referral",
-        follow_up_wanted: "wrap-follow-up",
         summary: "wrap-summary"
       };
       let target = data.field && targets[data.field] ? $(targets[data.field]) : null;
@@ -1698,6 +1725,289 @@
         refreshDetail(key);
       }
     }
+  }
+
+  /* ------------------------------------------------------ follow-up decision */
+  /* At high or imminent risk the wrap-up must record whether the person agreed to follow-up,
+   * or why not: the section says so, with the risk, and the server decides (its refusal is
+   * shown next to the field it names). With consent: caring texts, who follows up, and a
+   * number when the contact has none of its own (web chat). */
+
+  const FOLLOW_UP_TARGETS = {
+    follow_up_wanted: "wrap-follow-up-yes",
+    follow_up_reason: "wrap-follow-up-reason",
+    follow_up_phone: "wrap-follow-up-phone",
+    caring_contacts: "wrap-caring",
+    follow_up_owner: "wrap-follow-up-owner"
+  };
+
+  function fillFollowUpOwners() {
+    const select = $("wrap-follow-up-owner");
+    const keep = select.value;
+    const first = select.options[0];
+    const list = S.options && Array.isArray(S.options.districts) ? S.options.districts : [];
+    select.replaceChildren(first, ...list.map((d) => {
+      const opt = make("option");
+      opt.value = String(d.id);
+      I.set(opt, "console.wrap.fu.owner_team", { name: I.pick(d) });
+      return opt;
+    }));
+    select.value = keep;
+    if (select.value !== keep) select.value = "";
+  }
+
+  function needsDecision(risk) {
+    return risk === "high" || risk === "imminent";
+  }
+
+  function renderFollowUp(key, c) {
+    const required = needsDecision(c.risk);
+    const tag = $("wrap-follow-up-required");
+    if (required) I.set(tag, "console.wrap.fu.required", { risk: I.t("risk." + c.risk) });
+    else I.set(tag, "console.wrap.fu.optional");
+    tag.classList.toggle("is-required", required);
+    for (const radio of document.querySelectorAll('#wrap-follow-up input[name="follow_up_wanted"]')) {
+      radio.required = required;
+    }
+    const yes = $("wrap-follow-up-yes").checked;
+    const no = $("wrap-follow-up-no").checked;
+    $("wrap-follow-up-yes-box").hidden = !yes;
+    $("wrap-follow-up-no-box").hidden = !no;
+    $("wrap-follow-up-reason").required = no && required;
+    const ownNumber = c.has_number === true && !S.phoneAsked.has(key);
+    $("wrap-follow-up-phone-box").hidden = !yes || ownNumber;
+    $("wrap-follow-up-phone").required = yes && !ownNumber;
+  }
+
+  function followUpFields() {
+    const yes = $("wrap-follow-up-yes").checked;
+    const no = $("wrap-follow-up-no").checked;
+    if (!yes && !no) return {}; /* not asked: the server says whether it had to be */
+    const out = { follow_up_wanted: yes };
+    if (no) {
+      if ($("wrap-follow-up-reason").value) out.follow_up_reason = $("wrap-follow-up-reason").value;
+      return out;
+    }
+    out.caring_contacts = $("wrap-caring").checked;
+    out.follow_up_owner = $("wrap-follow-up-owner").value || null;
+    const phone = $("wrap-follow-up-phone").value.trim();
+    if (!$("wrap-follow-up-phone-box").hidden && phone) out.follow_up_phone = phone;
+    return out;
+  }
+
+  /* The server refused the follow-up part: say why beside it, and put the cursor there. */
+  function followUpRefused(key, data) {
+    if (data.field === "follow_up_phone") S.phoneAsked.add(key);
+    if (sameId(S.selected, key)) renderConversation();
+    const box = $("wrap-follow-up-error");
+    showError(box, data, false);
+    const target = $(FOLLOW_UP_TARGETS[data.field]);
+    if (target && target.hidden === false && target.offsetParent !== null) {
+      if (target.tagName !== "INPUT" || target.type === "tel") target.setAttribute("aria-invalid", "true");
+      target.focus();
+    } else {
+      $("wrap-follow-up-yes").focus();
+    }
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function followUpChanged(ev) {
+    hideMessage($("wrap-follow-up-error"));
+    if (ev && ev.target && ev.target.removeAttribute) ev.target.removeAttribute("aria-invalid");
+    if (S.selected === null) return;
+    const key = String(S.selected);
+    const c = Object.assign({}, S.details.get(key) || {}, S.contacts.get(key) || {});
+    renderFollowUp(key, c);
+  }
+
+  /* ------------------------------------------------------------ repeat callers */
+  /* A strip on the open contact says whether this person has reached the line before (by
+   * keyed hash, never by number): "第 3 次联系 · 上次风险：高 · 随访个案 F-7K3Q". The history
+   * of their earlier wrap-ups opens on request (Alt+Y); every opening is recorded. */
+
+  const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const DOT = " · ";
+
+  function formatDay(iso) {
+    const ms = I.parseTime(iso);
+    if (Number.isNaN(ms)) return "–";
+    const d = new Date(ms);
+    return I.t("console.caller.date", {
+      month: d.getMonth() + 1, day: d.getDate(), monthName: MONTHS_EN[d.getMonth()]
+    });
+  }
+
+  const callerLoads = new Set();
+
+  /* Once per contact: who the person is does not change while they are being served. */
+  async function loadCaller(key) {
+    key = String(key);
+    if (S.callers.has(key) || callerLoads.has(key)) return;
+    callerLoads.add(key);
+    const r = await api("GET", "/console/api/contacts/" + encodeURIComponent(key) + "/caller");
+    callerLoads.delete(key);
+    if (r.ok && r.data && typeof r.data.earlier_contacts === "number") {
+      S.callers.set(key, r.data);
+    } else {
+      S.callers.delete(key); /* not mine to look at (any more): show nothing rather than guess */
+    }
+    if (sameId(S.selected, key)) renderCaller(key);
+  }
+
+  function renderCaller(key) {
+    const strip = $("caller-strip");
+    const info = S.callers.get(key);
+    if (!info) {
+      strip.hidden = true;
+      return;
+    }
+    strip.hidden = false;
+    const earlier = info.earlier_contacts || 0;
+    strip.classList.toggle("is-repeat", earlier > 0);
+    const text = $("caller-strip-text");
+    if (earlier > 0) {
+      let line = I.t("console.caller.repeat", { n: earlier + 1 });
+      if (info.last_risk) {
+        line += DOT + I.t("console.caller.last", {
+          risk: I.t("risk." + info.last_risk), date: formatDay(info.last_at)
+        });
+      }
+      I.setText(text, line);
+    } else {
+      I.set(text, "console.caller.first");
+    }
+    const cases = [];
+    for (const cs of Array.isArray(info.open_cases) ? info.open_cases : []) {
+      if (!cs || cs.id === undefined || cs.id === null) continue;
+      const item = make("span", "caller-case");
+      item.appendChild(document.createTextNode(DOT + I.t("console.caller.case") + " "));
+      const link = make("a", "caller-case-link", cs.pseudonym || "#" + cs.id);
+      link.href = "/followups/" + encodeURIComponent(cs.id);
+      item.appendChild(link);
+      const extra = [];
+      if (cs.next_due_at) extra.push(I.t("console.caller.case_due", { date: formatDay(cs.next_due_at) }));
+      if (cs.owner) extra.push(I.t("console.caller.case_owner", { owner: cs.owner }));
+      if (extra.length) item.appendChild(document.createTextNode(" " + extra.join(" ")));
+      cases.push(item);
+    }
+    $("caller-cases").replaceChildren(...cases);
+    $("history-open").hidden = earlier === 0;
+    $("history-open-hint").hidden = earlier === 0;
+  }
+
+  async function openHistory() {
+    if (S.selected === null || S.busy.history) return;
+    const key = String(S.selected);
+    const info = S.callers.get(key);
+    if (!info || !(info.earlier_contacts > 0)) {
+      notify(info ? "console.history.none" : "error.not_yours");
+      return;
+    }
+    if (S.history && S.history.key === key) {
+      $("history").focus();
+      return;
+    }
+    const err = $("history-error");
+    hideMessage(err);
+    S.busy.history = true;
+    $("history-open").setAttribute("aria-busy", "true");
+    const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/history");
+    S.busy.history = false;
+    $("history-open").removeAttribute("aria-busy");
+    if (r.ok && r.data && Array.isArray(r.data.earlier_contacts)) {
+      S.history = { key, data: r.data, openedAt: new Date(now()).toISOString() };
+      if (sameId(S.selected, key)) {
+        renderHistory(key);
+        $("history").focus();
+      } else {
+        S.history = null;
+      }
+    } else if (sameId(S.selected, key)) {
+      showError(err, r.data, false);
+    }
+  }
+
+  function closeHistory() {
+    S.history = null;
+    if (S.selected !== null) renderHistory(String(S.selected));
+    $("history-open").focus();
+  }
+
+  function optionName(list, id) {
+    const opt = findOption(list, id);
+    return opt ? I.pick(opt) : String(id);
+  }
+
+  function historyItem(e) {
+    const li = make("li", "history-item risk-row-" + (RISK_ORDER.includes(e.risk) ? e.risk : "none"));
+    li.dataset.id = String(e.id);
+    const head = make("p", "history-line history-title");
+    const title = make("strong");
+    I.set(title, "console.contact.title", { id: e.id });
+    head.appendChild(title);
+    head.appendChild(channelTag(e.channel));
+    const when = make("time", "time", I.formatTime(e.started_at));
+    if (e.started_at) when.setAttribute("datetime", e.started_at);
+    head.appendChild(when);
+    /* plain text: the panel is rebuilt on a language switch (see I.onChange) */
+    const risk = make("span", "history-risk", I.t("console.history.risk", { risk: "" }));
+    risk.appendChild(riskBadge(e.risk));
+    head.appendChild(risk);
+    li.appendChild(head);
+    const w = e.wrap_up;
+    if (!w) {
+      const none = make("p", "history-line hint");
+      I.set(none, "console.history.no_wrap_up", { state: I.t("state." + e.state) });
+      li.appendChild(none);
+      return li;
+    }
+    const facts = make("p", "history-line");
+    facts.textContent = [
+      I.t("console.history.category", { name: optionName("categories", w.category) }),
+      I.t("console.history.outcome", { name: optionName("outcomes", w.outcome) }),
+      I.t("console.history.referral", { name: optionName("referrals", w.referral) })
+    ].join(DOT);
+    li.appendChild(facts);
+    const fu = make("p", "history-line");
+    if (w.follow_up_wanted === true) fu.textContent = I.t("console.history.fu_yes");
+    else if (w.follow_up_reason) {
+      fu.textContent = I.t("console.history.fu_no", {
+        reason: optionName("follow_up_reasons", w.follow_up_reason)
+      });
+    } else fu.textContent = I.t("console.history.fu_no_plain");
+    li.appendChild(fu);
+    const summary = make("p", "history-line history-summary");
+    const label = make("span", "history-summary-label", I.t("console.history.summary"));
+    summary.appendChild(label);
+    summary.appendChild(make("span", "text", w.summary ? w.summary : I.t("console.history.no_summary")));
+    li.appendChild(summary);
+    return li;
+  }
+
+  function renderHistory(key) {
+    const panel = $("history");
+    const open = Boolean(S.history && S.history.key === key);
+    panel.hidden = !open;
+    $("history-open").setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open) {
+      $("history-list").replaceChildren(); /* closed: no personal text stays in the page */
+      I.setText($("history-recorded"), "");
+      return;
+    }
+    const data = S.history.data;
+    I.set($("history-recorded"), "console.history.recorded", { time: I.formatTime(S.history.openedAt) });
+    const list = Array.isArray(data.earlier_contacts) ? data.earlier_contacts : [];
+    const items = list.map(historyItem);
+    if (!items.length) {
+      const li = make("li", "empty");
+      I.set(li, "console.history.none");
+      items.push(li);
+    }
+    $("history-list").replaceChildren(...items);
+    const more = $("history-more");
+    const total = typeof data.total === "number" ? data.total : list.length;
+    more.hidden = total <= list.length;
+    if (!more.hidden) I.set(more, "console.history.more", { shown: list.length, total });
   }
 
   /* ------------------------------------------------- risk assessment, protocol */
@@ -2491,6 +2801,16 @@
     }
   });
   $("wrap-up").addEventListener("submit", submitWrapUp);
+  $("wrap-follow-up").addEventListener("change", followUpChanged);
+  $("wrap-follow-up-phone").addEventListener("input", () => hideMessage($("wrap-follow-up-error")));
+  $("history-open").addEventListener("click", openHistory);
+  $("history-close").addEventListener("click", closeHistory);
+  $("history").addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      closeHistory();
+    }
+  });
   $("wrap-up").addEventListener("change", (ev) => {
     if (ev.target && ev.target.value) ev.target.removeAttribute("aria-invalid");
   });
@@ -2522,6 +2842,9 @@
     } else if (ev.code === "KeyH" || k === "h") {
       ev.preventDefault();
       hangUpShortcut();
+    } else if (ev.code === "KeyY" || k === "y") {
+      ev.preventDefault();
+      openHistory();
     }
   });
 
@@ -2540,6 +2863,7 @@
 
   I.onChange(() => {
     updateTitle();
+    fillFollowUpOwners();
     /* names in tables follow data-name-*; rebuild the pieces assembled from several strings */
     renderQueue();
     renderMyContacts();
