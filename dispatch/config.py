@@ -9,7 +9,6 @@ not exist, a district without a team, or a policy nobody defined would otherwise
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -29,7 +28,15 @@ from dispatch.teams import (
     TeamKind,
     Teams,
 )
-from hotline.config import Config, ConfigError, Option, Section, parse_options, parse_phone
+from hotline.config import (
+    Config,
+    ConfigError,
+    Option,
+    Section,
+    parse_options,
+    parse_phone,
+    read_toml,
+)
 from hotline.risk import RiskLevel
 
 TEAMS_FILE = "teams.toml"
@@ -95,14 +102,7 @@ def load_dispatch_config(
     """Read and validate the teams file against the main config's districts."""
     path = path or teams_path(config, environ)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(source, "", "file not found (teams, rosters and policies)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot be read: {exc}") from None
+    raw = read_toml(path, "teams, rosters and policies")
     return parse_dispatch_config(raw, config, source=source)
 
 

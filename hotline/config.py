@@ -220,14 +220,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     if path is None:
         path = Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else default_config_path()
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(source, "", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot be read: {exc}") from None
+    raw = read_toml(path)
     _apply_env_overrides(raw, env, source)
     telephony = raw.setdefault("telephony", {})
     if isinstance(telephony, dict):
@@ -238,6 +231,20 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             telephony["public_url"] = env["HOTLINE_PUBLIC_URL"]
     data_dir = Path(env.get("HOTLINE_DATA_DIR") or "./var")
     return parse_config(raw, source=source, data_dir=data_dir, data_key=env.get("HOTLINE_DATA_KEY"))
+
+
+def read_toml(path: Path, what: str = "") -> dict[str, Any]:
+    """A config file's document, or a `ConfigError` naming the file (and `what` it holds)."""
+    source = str(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        missing = f"file not found ({what})" if what else "file not found"
+        raise ConfigError(source, "", missing) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot be read: {exc}") from None
 
 
 def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], source: str) -> None:

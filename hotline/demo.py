@@ -275,7 +275,8 @@ async def _person(session: aiohttp.ClientSession, base: str, config: Config) -> 
     district = random.choice([*(d.id for d in config.districts), None])
     try:
         async with session.post(
-            f"{base}/chat/api/conversations", json={"district": district, "lang": "zh-CN"}
+            f"{base}/chat/api/conversations",
+            json={"district": district, "lang": "zh-CN", "identity": _demo_identity()},
         ) as response:
             if response.status != 201:
                 return
@@ -298,8 +299,23 @@ async def _person(session: aiohttp.ClientSession, base: str, config: Config) -> 
         log.info("demo_person_failed", error_type=type(exc).__name__)
 
 
+# Some simulated people come back, so the console shows repeat callers; the first returning
+# number is a seeded follow-up case's, so its contacts link to that case.
+RETURNING_NUMBERS = [f"+86139000000{i:02d}" for i in range(3)]
+RETURNING_CHATS = [secrets.token_urlsafe(32) for _ in range(3)]
+
+
 def _demo_number() -> str:
+    if random.random() < 0.3:
+        return random.choice(RETURNING_NUMBERS)
     return "+86139" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+def _demo_identity() -> str:
+    """A browser's chat identity: a returning one now and then, else a new one."""
+    if random.random() < 0.4:
+        return random.choice(RETURNING_CHATS)
+    return secrets.token_urlsafe(32)
 
 
 async def _caller(sim: TwilioSimulator) -> None:

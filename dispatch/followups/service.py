@@ -44,6 +44,7 @@ from hotline.crypto import FieldCipher
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.risk import RiskLevel
 from hotline.store import timers
+from hotline.store.contacts import ContactRepository
 from hotline.store.database import Database, Transaction
 from hotline.users import Role, User
 
@@ -113,6 +114,7 @@ class FollowUps:
         self.settings = settings
         self.teams = teams
         self.cases = CaseRepository(db, cipher)
+        self._contacts = ContactRepository(db, cipher)
         self._cipher = cipher
         self._sender = sender
         self._caring_from = caring_from
@@ -247,7 +249,7 @@ class FollowUps:
         (abandoned, cut off): open a case from it, with its own number when it has one."""
         self._require_oversight(actor)
         contact = await self._contact(contact_id)
-        number = phone or await self._contact_number(contact_id)
+        number = phone or await self._contacts.caller_number(contact_id)
         return await self.open_case(
             NewCase(
                 source=CaseSource.MANUAL,
@@ -709,17 +711,10 @@ class FollowUps:
             raise Forbidden("supervisors and coordinators decide this", code="forbidden")
 
     async def _contact(self, contact_id: int) -> Contact:
-        from hotline.store.contacts import ContactRepository
-
-        contact = await ContactRepository(self.db, self._cipher).get(contact_id)
+        contact = await self._contacts.get(contact_id)
         if contact is None:
             raise NotFound(f"contact {contact_id} does not exist")
         return contact
-
-    async def _contact_number(self, contact_id: int) -> str | None:
-        from hotline.store.contacts import ContactRepository
-
-        return await ContactRepository(self.db, self._cipher).caller_number(contact_id)
 
 
 def _subject(case_id: int) -> str:

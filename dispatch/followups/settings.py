@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hotline.config import Config, ConfigError, Option, Section, parse_options
+from hotline.config import Config, ConfigError, Option, Section, parse_options, read_toml
 from hotline.risk import RiskLevel
 
 FOLLOWUPS_FILE = "followups.toml"
@@ -93,14 +92,7 @@ def load_followup_settings(
     """Read and validate the follow-up settings."""
     path = path or followups_path(config, environ)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(source, "", "file not found (follow-up schedules)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot be read: {exc}") from None
+    raw = read_toml(path, "follow-up schedules")
     return parse_followup_settings(raw, config, source=source)
 
 

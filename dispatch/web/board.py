@@ -14,12 +14,11 @@ of them. The contract is docs/dispatch-api.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from dispatch.desk import DispatchDesk
 from dispatch.lifecycle import DispatchState
@@ -32,6 +31,7 @@ from hotline.users import Role
 from hotline.web import keys
 from hotline.web.auth import Staff, current_staff, origin_allowed, require_staff
 from hotline.web.pages import page_language, render
+from hotline.web.websockets import serve_listening_page
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -397,24 +397,13 @@ async def board_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="websocket origin not allowed")
     staff = await require_staff(request, BOARD_ROLES)
     app = request.app
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
-    await ws.prepare(request)
-    sockets = app[keys.SOCKETS]
-    owner = ("board", staff.user.id)
-    sockets.add(ws, owner)
-    # Subscribed before the first board frame is built, so no change falls between the two.
-    async with app[keys.BUS].subscribe() as subscription:
-        follower = asyncio.create_task(_BoardFeed(app, ws).run(subscription))
-        try:
-            async for frame in ws:  # the board only listens; pings are handled by aiohttp
-                if frame.type is WSMsgType.ERROR:
-                    break
-        finally:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
-            sockets.remove(ws, owner)
-    return ws
+    return await serve_listening_page(
+        request,
+        sockets=app[keys.SOCKETS],
+        bus=app[keys.BUS],
+        owner=("board", staff.user.id),
+        feed=lambda ws: _BoardFeed(app, ws).run,
+    )
 
 
 def setup_board(app: web.Application) -> None:

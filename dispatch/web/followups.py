@@ -14,12 +14,10 @@ service audits; no list, case view, socket frame or log line carries them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatch.followups.cases import Case, CaseSource, NewCase
@@ -37,6 +35,7 @@ from hotline.users import Role, User
 from hotline.web import keys
 from hotline.web.auth import current_staff, origin_allowed, require_staff
 from hotline.web.pages import page_language, render
+from hotline.web.websockets import serve_listening_page
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -474,23 +473,13 @@ async def followups_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="websocket origin not allowed")
     staff = await require_staff(request, FOLLOWUP_ROLES)
     app = request.app
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
-    await ws.prepare(request)
-    sockets = app[keys.SOCKETS]
-    owner = ("followups", staff.user.id)
-    sockets.add(ws, owner)
-    async with app[keys.BUS].subscribe() as subscription:
-        follower = asyncio.create_task(FollowUpFeed(app, ws, staff.user).run(subscription))
-        try:
-            async for frame in ws:  # the page only listens; pings are handled by aiohttp
-                if frame.type is WSMsgType.ERROR:
-                    break
-        finally:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
-            sockets.remove(ws, owner)
-    return ws
+    return await serve_listening_page(
+        request,
+        sockets=app[keys.SOCKETS],
+        bus=app[keys.BUS],
+        owner=("followups", staff.user.id),
+        feed=lambda ws: FollowUpFeed(app, ws, staff.user).run,
+    )
 
 
 def setup_followups(app: web.Application) -> None:

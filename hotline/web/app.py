@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from importlib import resources
 
 import structlog
@@ -177,7 +177,15 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
     app[dispatch_keys.DESK] = desk
     tasks = [
         asyncio.create_task(desk.pager.run()),
-        asyncio.create_task(_escalate_forever(desk)),
+        asyncio.create_task(
+            _fire_timers_forever(
+                "escalation",
+                desk.fire_due,
+                desk.next_timer_due,
+                desk.clock,
+                ESCALATION_TICK_SECONDS,
+            )
+        ),
     ]
     yield
     for task in tasks:
@@ -221,7 +229,16 @@ async def followups_ctx(app: web.Application) -> AsyncIterator[None]:
         ]
 
     app[keys.CASE_LOOKUP] = open_cases
-    task = asyncio.create_task(_follow_up_forever(followups))
+    # Overdue alarms and caring texts; each pass also sends texts a restart left queued.
+    task = asyncio.create_task(
+        _fire_timers_forever(
+            "followups",
+            followups.fire_due,
+            followups.next_timer_due,
+            followups.db.clock,
+            FOLLOWUP_TICK_SECONDS,
+        )
+    )
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -230,33 +247,25 @@ async def followups_ctx(app: web.Application) -> AsyncIterator[None]:
     conversations.on_contact_started = None
 
 
-async def _follow_up_forever(followups: FollowUps) -> None:
-    """Fire overdue alarms and caring texts as they fall due (checked every second)."""
-    while True:  # each pass also sends caring texts left queued (by a restart, say)
-        try:
-            await followups.fire_due()
-            upcoming = await followups.next_timer_due()
-        except Exception as exc:  # the loop must outlive one bad pass
-            log.error("followup_timers_failed", error_type=type(exc).__name__)
-            upcoming = None
-        delay = FOLLOWUP_TICK_SECONDS
-        if upcoming is not None:
-            delay = max(0.0, min(delay, (upcoming - followups.db.clock.now()).total_seconds()))
-        await asyncio.sleep(delay)
-
-
-async def _escalate_forever(desk: DispatchDesk) -> None:
-    """Fire escalation steps as they fall due (checked at least every quarter second)."""
+async def _fire_timers_forever(
+    what: str,
+    fire_due: Callable[[], Awaitable[object]],
+    next_due: Callable[[], Awaitable[datetime | None]],
+    clock: Clock,
+    tick: float,
+) -> None:
+    """Fire durable timers as they fall due: at the earliest pending one, and at least every
+    `tick` seconds (a timer another process added is seen within a tick)."""
     while True:
         try:
-            await desk.fire_due()
-            upcoming = await desk.next_timer_due()
+            await fire_due()
+            upcoming = await next_due()
         except Exception as exc:  # the loop must outlive one bad pass
-            log.error("escalation_failed", error_type=type(exc).__name__)
+            log.error("timers_failed", what=what, error_type=type(exc).__name__)
             upcoming = None
-        delay = ESCALATION_TICK_SECONDS
+        delay = tick
         if upcoming is not None:
-            delay = max(0.0, min(delay, (upcoming - desk.clock.now()).total_seconds()))
+            delay = max(0.0, min(delay, (upcoming - clock.now()).total_seconds()))
         await asyncio.sleep(delay)
 
 

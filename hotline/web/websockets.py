@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from hotline.events import EventBus, Subscription
 
 
 class SocketRegistry:
@@ -41,3 +46,38 @@ class SocketRegistry:
         """Tell every browser the server is going away; pages reconnect to the next process."""
         for ws in list(self._all):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+# Follows the bus for one page's socket until it closes (a feed's `run`).
+FeedRun = Callable[[Subscription], Coroutine[Any, Any, None]]
+
+
+async def serve_listening_page(
+    request: web.Request,
+    *,
+    sockets: SocketRegistry,
+    bus: EventBus,
+    owner: Hashable,
+    feed: Callable[[web.WebSocketResponse], FeedRun],
+) -> web.WebSocketResponse:
+    """A staff page's live socket that only listens (the board, the follow-up pages).
+
+    The bus is subscribed before the feed sends its first frame, so no change falls between
+    the page's first picture and the updates; the feed is cancelled and the socket forgotten
+    however the connection ends.
+    """
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    await ws.prepare(request)
+    sockets.add(ws, owner)
+    async with bus.subscribe() as subscription:
+        follower = asyncio.create_task(feed(ws)(subscription))
+        try:
+            async for frame in ws:  # the page only listens; pings are handled by aiohttp
+                if frame.type is WSMsgType.ERROR:
+                    break
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            sockets.remove(ws, owner)
+    return ws

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,8 +21,7 @@ from hotline.logs import configure_logging
 from hotline.risk import RiskLevel
 from hotline.twilio_sim import TwilioSimulator
 from hotline.web import keys
-from hotline.web.app import create_app
-from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.simulated_twilio import simulated_line
 
 PAGING_NUMBER = "+865533110002"
 
@@ -48,35 +46,13 @@ class Paging:
         return primary, self.phone(team_id, primary)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def paging(
     aiohttp_client: Any, aiohttp_server: Any, config: Config, clock: ManualClock
 ) -> AsyncIterator[Paging]:
-    port = _free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    async with TwilioSimulator(
-        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, webhook_base=public_url
-    ) as sim:
-        sim.add_number(PAGING_NUMBER, sms_url=f"{public_url}/twilio/paging/sms")
-        telephony = replace(
-            config.telephony,
-            account_sid=ACCOUNT_SID,
-            auth_token=AUTH_TOKEN,
-            public_url=public_url,
-            api_base_url=str(sim.api_base_url),
-        )
-        app = create_app(replace(config, telephony=telephony), clock=clock)
-        server = await aiohttp_server(app, port=port)
-        client = await aiohttp_client(server)
-        yield Paging(client, sim, app[dispatch_keys.DESK])
-        await sim.settle()
-        sim.raise_for_errors()
+    async with simulated_line(aiohttp_server, aiohttp_client, config, clock) as served:
+        served.sim.add_number(PAGING_NUMBER, sms_url=f"{served.public_url}/twilio/paging/sms")
+        yield Paging(served.client, served.sim, served.app[dispatch_keys.DESK])
 
 
 async def test_an_sms_page_carries_routing_facts_only_and_a_reply_accepts(

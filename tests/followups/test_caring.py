@@ -6,9 +6,8 @@ person's reply opens an ordinary SMS contact, linked to the case; STOP stops the
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,8 +22,7 @@ from hotline.config import Config
 from hotline.risk import RiskLevel
 from hotline.twilio_sim import TwilioSimulator
 from hotline.web import keys
-from hotline.web.app import create_app
-from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.simulated_twilio import simulated_line
 
 PERSON = "+8613800138000"
 
@@ -64,35 +62,13 @@ class Line:
         return case.id
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def line(
     aiohttp_client: Any, aiohttp_server: Any, config: Config, clock: ManualClock
 ) -> AsyncIterator[Line]:
-    port = _free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    async with TwilioSimulator(
-        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, webhook_base=public_url
-    ) as sim:
-        telephony = replace(
-            config.telephony,
-            account_sid=ACCOUNT_SID,
-            auth_token=AUTH_TOKEN,
-            public_url=public_url,
-            api_base_url=str(sim.api_base_url),
-        )
-        configured = replace(config, telephony=telephony)
-        app = create_app(configured, clock=clock)
-        server = await aiohttp_server(app, port=port)
-        client = await aiohttp_client(server)
-        yield Line(client, sim, app[dispatch_keys.FOLLOWUPS], clock, configured)
-        await sim.settle()
-        sim.raise_for_errors()
+    async with simulated_line(aiohttp_server, aiohttp_client, config, clock) as served:
+        followups = served.app[dispatch_keys.FOLLOWUPS]
+        yield Line(served.client, served.sim, followups, clock, served.config)
 
 
 async def _texts_to_person(line: Line) -> list[str]:
