@@ -102,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     url.add_argument("team")
 
+    followups = commands.add_parser("followups", help="follow-up of people at high risk")
+    followups_commands = followups.add_subparsers(dest="followups_command", required=True)
+    check = followups_commands.add_parser(
+        "check",
+        help="list overdue follow-ups and undecided high-risk contacts (exit 1 when any)",
+    )
+    check.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     from hotline.triage.command import add_arguments as add_triage_arguments
 
     add_triage_arguments(commands.add_parser("triage", help="rate message texts for risk"))
@@ -146,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(config))
     if args.command == "users":
         return asyncio.run(_add_user(config, args))
+    if args.command == "followups":
+        from dispatch.followups.command import check
+
+        return asyncio.run(check(config, as_json=args.json))
     if args.command == "bench":
         from hotline.bench import run_benchmarks
 

@@ -202,17 +202,26 @@ async def test_a_bad_case_is_refused_and_nothing_is_written(
     assert await world.db.fetchval("SELECT COUNT(*) FROM followup_cases") == 0
 
 
-async def test_the_number_is_never_stored_in_clear(world: World) -> None:
-    """The number is sealed on the case; the file and its WAL never hold it in clear."""
+async def test_numbers_names_and_notes_are_never_stored_in_clear(world: World) -> None:
+    """The number, name and notes are sealed; the file and its WAL never hold them in clear,
+    and reading the number is audited."""
     case = await world.followups.open_case(_new(world, name="张三丰"))
-    await world.db.checkpoint()
+    attempt_note, close_note = "说最近睡不着，想过结束一切", "已转介至市第四人民医院门诊"
+    await world.followups.record_attempt(
+        case.id, world.counsellor, outcome="reached", risk="high", note=attempt_note
+    )
     raw = b"".join(p.read_bytes() for p in world.path.parent.glob("hotline.sqlite3*"))
-    assert NUMBER.encode() not in raw and NUMBER[3:].encode() not in raw
-    assert "张三丰".encode() not in raw
+    for secret in (NUMBER, NUMBER[3:], "张三丰", attempt_note):
+        assert secret.encode() not in raw
     details = await world.followups.contact_details(case.id, world.counsellor)
     assert details == {"phone": NUMBER, "name": "张三丰"}
     [audit] = await world.events("audit.case_details_read")
     assert audit["actor"] == f"user:{world.counsellor.id}"
+    await world.followups.close(case.id, world.counsellor, "in_care", close_note)
+    raw = b"".join(p.read_bytes() for p in world.path.parent.glob("hotline.sqlite3*"))
+    assert close_note.encode() not in raw
+    [attempt] = await world.followups.cases.attempts(case.id)
+    assert attempt.note == attempt_note
 
 
 # -- attempts, alarms, flags -----------------------------------------------------------------
