@@ -146,7 +146,7 @@ def _paging(section: Section) -> PagingConfig:
     return paging
 
 
-def _tables(parent: Section, name: str) -> list[Section]:
+def tables(parent: Section, name: str) -> list[Section]:
     parent.used.add(name)
     items = parent.table.get(name)
     key = parent.key(name)
@@ -155,7 +155,7 @@ def _tables(parent: Section, name: str) -> list[Section]:
     return [Section(parent.source, f"{key}[{i}]", item) for i, item in enumerate(items)]
 
 
-def _identifier(section: Section, name: str) -> str:
+def identifier(section: Section, name: str) -> str:
     value = section.text(name)
     if not value.replace("_", "").isalnum() or not value.isascii() or value != value.lower():
         raise ConfigError(
@@ -166,7 +166,7 @@ def _identifier(section: Section, name: str) -> str:
     return value
 
 
-def _choice(section: Section, name: str, enum: type[E], value: Any) -> E:
+def choice(section: Section, name: str, enum: type[E], value: Any) -> E:
     try:
         return enum(value)
     except ValueError:
@@ -178,12 +178,12 @@ def _choice(section: Section, name: str, enum: type[E], value: Any) -> E:
 
 def _policies(root: Section) -> dict[str, Policy]:
     policies: dict[str, Policy] = {}
-    for section in _tables(root, "policies"):
-        policy_id = _identifier(section, "id")
+    for section in tables(root, "policies"):
+        policy_id = identifier(section, "id")
         if policy_id in policies:
             raise ConfigError(section.source, section.key("id"), f"duplicate id {policy_id!r}")
         steps = []
-        for step in _tables(section, "steps"):
+        for step in tables(section, "steps"):
             targets = step.get("targets", list)
             channels = step.get("channels", list, ["sms", "voice"])
             if not targets:
@@ -193,8 +193,8 @@ def _policies(root: Section) -> dict[str, Policy]:
                 raise ConfigError(step.source, step.key("wait_minutes"), "must be more than zero")
             steps.append(
                 Step(
-                    tuple(_choice(step, "targets", Target, t) for t in targets),
-                    tuple(_choice(step, "channels", PageChannel, c) for c in channels),
+                    tuple(choice(step, "targets", Target, t) for t in targets),
+                    tuple(choice(step, "channels", PageChannel, c) for c in channels),
                     round(wait * 60),
                     step.get("alarm", bool, False),
                 )
@@ -211,11 +211,11 @@ def _policies(root: Section) -> dict[str, Policy]:
 def _teams(root: Section, config: Config, policies: Mapping[str, Policy]) -> Teams:
     teams: list[Team] = []
     districts = {d.id: d for d in config.districts}
-    for section in _tables(root, "teams"):
-        team_id = _identifier(section, "id")
+    for section in tables(root, "teams"):
+        team_id = identifier(section, "id")
         if any(t.id == team_id for t in teams):
             raise ConfigError(section.source, section.key("id"), f"duplicate id {team_id!r}")
-        kind = _choice(section, "kind", TeamKind, section.text("kind"))
+        kind = choice(section, "kind", TeamKind, section.text("kind"))
         if kind is TeamKind.CITY and team_id != CITY_TEAM_ID:
             raise ConfigError(
                 section.source, section.key("id"), f"the city team's id is {CITY_TEAM_ID!r}"
@@ -273,8 +273,8 @@ def _teams(root: Section, config: Config, policies: Mapping[str, Policy]) -> Tea
 
 def _members(team: Section) -> tuple[Member, ...]:
     members: list[Member] = []
-    for section in _tables(team, "members"):
-        member_id = _identifier(section, "id")
+    for section in tables(team, "members"):
+        member_id = identifier(section, "id")
         if any(m.id == member_id for m in members):
             raise ConfigError(section.source, section.key("id"), f"duplicate id {member_id!r}")
         skills = section.get("skills", list, [])
@@ -286,7 +286,7 @@ def _members(team: Section) -> tuple[Member, ...]:
             Member(
                 id=member_id,
                 name=section.text("name"),
-                role=_choice(section, "role", MemberRole, section.text("role")),
+                role=choice(section, "role", MemberRole, section.text("role")),
                 skills=tuple(skills),
                 languages=tuple(languages),
                 phone=parse_phone(section, "phone") if "phone" in section.table else None,
@@ -305,8 +305,8 @@ def _roster(section: Section, zone: str, member_ids: set[str]) -> Roster:
     section.used.add("secondary")
     overrides = []
     section.used.add("overrides")
-    for item in _tables(section, "overrides") if section.table.get("overrides") else []:
-        position = _choice(item, "position", Position, item.text("position"))
+    for item in tables(section, "overrides") if section.table.get("overrides") else []:
+        position = choice(item, "position", Position, item.text("position"))
         start = _instant(item, "start", zone)
         end = _instant(item, "end", zone)
         member = item.get("member", str, "") or None
@@ -320,7 +320,7 @@ def _roster(section: Section, zone: str, member_ids: set[str]) -> Roster:
         item.finish()
     roster = Roster(zone, primary, secondary, tuple(overrides))
     section.used.add("swaps")
-    for item in _tables(section, "swaps") if section.table.get("swaps") else []:
+    for item in tables(section, "swaps") if section.table.get("swaps") else []:
         try:
             roster = swap(roster, _instant(item, "first", zone), _instant(item, "second", zone))
         except ValueError as exc:
@@ -339,7 +339,7 @@ def _layer(section: Section, member_ids: set[str]) -> RotationLayer:
             raise ConfigError(
                 section.source, section.key("members"), f"{member!r} is not a member of this team"
             )
-    rotation = _choice(section, "rotation", Rotation, section.text("rotation"))
+    rotation = choice(section, "rotation", Rotation, section.text("rotation"))
     handoff = section.get("handoff", (str, time))
     if isinstance(handoff, str):
         try:

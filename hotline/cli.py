@@ -130,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command in ("serve", "demo"):
             config = _with_server(config, args.host, args.port)
+            _check_plans(config)
         if args.command != "bench":
             # A malformed or mismatched key is a configuration error, found before serving.
             asyncio.run(_check_key(config))
@@ -163,6 +164,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_benchmarks(config, quick=args.quick, json_path=args.json_path)
     return EXIT_CONFIG
+
+
+def _check_plans(config: Config) -> None:
+    """Teams, follow-up schedules and emergency plans are read before serving, so a typo in
+    any of them stops the start with its file and key named (exit 2), not a traceback."""
+    from dispatch.config import load_dispatch_config
+    from dispatch.followups.settings import load_followup_settings
+    from dispatch.incidents.plans import load_plans
+
+    dispatch_config = load_dispatch_config(config)
+    load_followup_settings(config)
+    load_plans(config, dispatch_config)
 
 
 def _with_server(config: Config, host: str | None, port: int | None) -> Config:

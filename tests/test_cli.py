@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,38 @@ def test_missing_key_file_beside_existing_data_is_not_replaced(tmp_path: Path) -
     result = _hotline(tmp_path, "serve")
     assert result.returncode == 2 and "is missing" in result.stderr
     assert not (tmp_path / "keys" / "data.key").exists()
+
+
+def test_a_broken_teams_followups_or_plan_file_stops_serve_with_its_key(tmp_path: Path) -> None:
+    """`hotline serve` with a typo in a side file: exit 2, the file and key named."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG.parent, config_dir)
+    broken = {
+        "teams.toml": ("[paging]", "[paging]\nloudness = 11"),
+        "followups.toml": ('retry_after = "4h"', 'retry_after = "soon"'),
+        "plans/flood.toml": ('affected_min_risk = "moderate"', 'affected_min_risk = "urgent"'),
+    }
+    for name, (old, new) in broken.items():
+        path = config_dir / name
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original.replace(old, new, 1), encoding="utf-8")
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hotline.cli",
+                "--config",
+                str(config_dir / "default.toml"),
+                "serve",
+                "--port",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"HOTLINE_DATA_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin"},
+        )
+        assert result.returncode == 2, (name, result.stderr)
+        assert "configuration error" in result.stderr and name in result.stderr
+        path.write_text(original, encoding="utf-8")

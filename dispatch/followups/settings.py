@@ -104,7 +104,7 @@ def parse_followup_settings(
 
     schedules_section = root.section("schedules", required=True)
     schedules = {
-        level: _durations(schedules_section, level.value, allow_empty=True) for level in RiskLevel
+        level: durations(schedules_section, level.value, allow_empty=True) for level in RiskLevel
     }
     schedules_section.finish()
     for level in (RiskLevel.HIGH, RiskLevel.IMMINENT):
@@ -132,7 +132,7 @@ def parse_followup_settings(
     grades = _grades(root)
 
     caring = root.section("caring", required=True)
-    caring_schedule = _durations(caring, "schedule", allow_empty=False)
+    caring_schedule = durations(caring, "schedule", allow_empty=False)
     texts: dict[str, tuple[str, ...]] = {}
     for lang in config.ui.languages:
         texts[lang] = _caring_texts(caring, f"texts_{_lang_suffix(lang)}")
@@ -178,7 +178,8 @@ def _duration_value(section: Section, key: str, value: Any, allow_zero: bool) ->
     return parsed
 
 
-def _durations(section: Section, name: str, *, allow_empty: bool) -> tuple[timedelta, ...]:
+def durations(section: Section, name: str, *, allow_empty: bool) -> tuple[timedelta, ...]:
+    """A list of durations in increasing order, without repeats."""
     values = section.get(name, list)
     if not values and not allow_empty:
         raise ConfigError(section.source, section.key(name), "must list at least one duration")
