@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,6 @@ from dispatch.followups.cases import CaseSource, NewCase, Owner
 from dispatch.followups.command import check
 from dispatch.followups.service import FollowUps
 from dispatch.followups.settings import load_followup_settings
-from hotline.cli import main
 from hotline.clock import ManualClock
 from hotline.config import Config
 from hotline.risk import RiskLevel
@@ -71,10 +72,15 @@ async def test_an_overdue_case_is_listed_and_the_exit_status_says_so(
     assert report["undecided"] == []
 
 
-def test_the_command_runs_on_an_empty_data_dir(
-    config: Config, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Through `hotline followups check` itself: nothing due, exit 0."""
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(config.data_dir))
-    assert main(["--config", config.source, "followups", "check"]) == 0
-    assert "overdue follow-ups: 0" in capsys.readouterr().out
+def test_the_command_runs_on_an_empty_data_dir(config: Config) -> None:
+    """`hotline followups check` as a real process: nothing due, exit 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "--config", config.source, "followups", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"HOTLINE_DATA_DIR": str(config.data_dir), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "overdue follow-ups: 0" in result.stdout

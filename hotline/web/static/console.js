@@ -230,6 +230,7 @@
     $("skip-floor").hidden = !sup;
     $("floor").hidden = !sup;
     $("board-link").hidden = !sup; /* supervisors also use the dispatch board */
+    $("followups-link").hidden = !followupViewer();
   }
 
   async function togglePresence() {
@@ -2716,6 +2717,287 @@
     renderAlarm();
   });
 
+  /* ------------------------------------------------------------ follow-ups */
+
+  /* Follow-up of people at high risk (docs/followups-api.md) belongs to dispatch, which the
+   * console's server code may not import; so the page itself reads the follow-up API and
+   * opens the follow-up socket (/api/followups/ws) beside its own. The socket already
+   * addresses each alarm: an overdue case's owner stage to its counsellor, the supervisor
+   * stage, flagged cases and referrals to supervisors. Counsellors and supervisors spend
+   * their shift here, so an alarm shows in this page's alarm area: a banner that stays
+   * until acknowledged (button or Alt+K), never a sound, never moving the focus away from
+   * a conversation. Follow-up pages open in a new tab: leaving the console would take the
+   * counsellor offline and hand their conversations back to the queue. */
+  const FOLLOWUP_ROLES = new Set(["counsellor", "supervisor"]);
+  const FU_REFRESH_MS = 2 * 60 * 1000; /* due dates pass with the clock, not only with events */
+  const FU_SETTLE_MS = 200; /* several frames of one change: one fetch */
+  const FU_SHOWN_ALARMS = 5;
+  const FU_KEPT_ALARMS = 50;
+  const MINUTE = 60 * 1000;
+  const HOUR = 60 * MINUTE;
+  const FU = {
+    ws: null,
+    attempts: 0,
+    timer: null,
+    live: false, /* the socket said hello and has not closed since */
+    counts: null, /* the last counts read: {overdue, due_today, upcoming} */
+    stale: false, /* the last read failed: the counts shown may be old */
+    loading: false,
+    again: false,
+    settle: null,
+    alarms: [] /* newest first */
+  };
+
+  function followupViewer() {
+    return FOLLOWUP_ROLES.has((S.me && S.me.role) || PAGE_ROLE);
+  }
+
+  /* A supervisor answers for the whole line, so their counts are of every open case; a
+   * counsellor's are of the cases they own. */
+  function followupScope() {
+    return isSupervisor() ? "all" : "mine";
+  }
+
+  function renderFollowupLink() {
+    const link = $("followups-link");
+    const c = FU.counts;
+    const overdue = c && typeof c.overdue === "number" ? c.overdue : null;
+    const today = c && typeof c.due_today === "number" ? c.due_today : null;
+    const overdueNode = $("followups-overdue");
+    I.set(overdueNode, "console.fu.overdue", { n: overdue === null ? "–" : overdue });
+    overdueNode.dataset.count = overdue === null ? "" : String(overdue);
+    overdueNode.classList.toggle("is-overdue", overdue !== null && overdue > 0);
+    const todayNode = $("followups-today");
+    I.set(todayNode, "console.fu.today", { n: today === null ? "–" : today });
+    todayNode.dataset.count = today === null ? "" : String(today);
+    todayNode.classList.toggle("is-due", today !== null && today > 0);
+    link.dataset.live = FU.live ? "true" : "false";
+    const status = $("followups-status");
+    if (!FU.live && FU.attempts > 0) {
+      I.set(status, "console.fu.reconnecting");
+      status.hidden = false;
+    } else if (FU.stale) {
+      I.set(status, "console.fu.stale");
+      status.hidden = false;
+    } else {
+      status.hidden = true;
+    }
+  }
+
+  /* The counts are read without the console's 401 handling: a background refresh must never
+   * send the page to the login form while a counsellor is writing to someone. An expired
+   * session shows as "not updated"; the counsellor's next action logs them in again. */
+  async function loadFollowupCounts() {
+    if (!followupViewer()) return;
+    if (FU.loading) {
+      FU.again = true; /* a change arrived while reading: read once more afterwards */
+      return;
+    }
+    FU.loading = true;
+    let data = null;
+    try {
+      const res = await fetch("/api/followups?scope=" + followupScope(), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      });
+      if (res.ok) data = await res.json();
+    } catch (_e) {
+      data = null;
+    }
+    FU.loading = false;
+    if (data && data.counts && typeof data.counts.overdue === "number") {
+      FU.counts = data.counts;
+      FU.stale = false;
+      if (data.now) setServerTime(data.now);
+    } else {
+      FU.stale = true;
+    }
+    renderFollowupLink();
+    renderFollowupAlarms();
+    if (FU.again) {
+      FU.again = false;
+      loadFollowupCounts();
+    }
+  }
+
+  function refreshFollowupsSoon() {
+    clearTimeout(FU.settle);
+    FU.settle = setTimeout(loadFollowupCounts, FU_SETTLE_MS);
+  }
+
+  function lateText(ms) {
+    if (!Number.isFinite(ms)) return "–";
+    const abs = Math.max(0, ms);
+    if (abs < HOUR) return I.t("console.fu.late.min", { n: Math.max(1, Math.round(abs / MINUTE)) });
+    if (abs < 48 * HOUR) return I.t("console.fu.late.hour", { n: Math.round(abs / HOUR) });
+    return I.t("console.fu.late.day", { n: Math.round(abs / (24 * HOUR)) });
+  }
+
+  function followupOwner(owner) {
+    if (!owner) return "–";
+    if (owner.kind === "team") return I.pick({ name_zh: owner.name_zh, name_en: owner.name_en, id: owner.id });
+    if (owner.kind === "user") {
+      if (sameId(owner.id, myId())) return I.t("console.fu.owner.me");
+      if (!owner.label) return I.t("console.fu.owner.gone", { id: owner.id });
+      return owner.role && I.has("role." + owner.role)
+        ? I.t("board.with_role", { name: owner.label, role: I.t("role." + owner.role) })
+        : owner.label;
+    }
+    return owner.label || "–";
+  }
+
+  /* The alarm's words; `{p}` is left in place for the link to the case. */
+  function followupAlarmWords(f) {
+    const risk = I.has("board.risk." + f.risk) ? I.t("board.risk." + f.risk) : String(f.risk || "–");
+    const owner = followupOwner(f.owner);
+    const due = I.parseTime(f.due_at);
+    const at = I.parseTime(f.at);
+    const late = lateText(Math.max(now(), Number.isNaN(at) ? -Infinity : at) - due);
+    const base = "console.fu.alarm.";
+    if (f.kind === "flagged") return I.t(base + "flagged", { n: f.failed_streak, owner });
+    if (f.kind === "referral_flagged") return I.t(base + "referral_flagged", { grade: f.grade, owner });
+    if (f.stage === "supervisor") return I.t(base + "overdue_supervisor", { risk, late, owner });
+    if (f.owner && f.owner.kind === "team") return I.t(base + "overdue_team", { owner, late });
+    if (f.due_kind === "review") return I.t(base + "review_owner", { risk, late });
+    return I.t(base + "overdue_owner", { risk, late });
+  }
+
+  function followupAlarmItem(f) {
+    const li = make("li", "followup-alarm followup-alarm-" + (f.kind || "overdue"));
+    li.dataset.caseId = String(f.case_id);
+    li.dataset.stage = String(f.stage || "");
+    const parts = followupAlarmWords(f).split("{p}");
+    const link = make("a", "followup-alarm-case", f.pseudonym || "#" + f.case_id);
+    link.href = "/followups/" + encodeURIComponent(f.case_id);
+    link.target = "_blank";
+    link.rel = "noopener";
+    li.append(parts[0], link, parts.slice(1).join(""));
+    return li;
+  }
+
+  function renderFollowupAlarms() {
+    const banner = $("followup-alarm-banner");
+    if (!FU.alarms.length) {
+      banner.hidden = true;
+      $("followup-alarm-list").replaceChildren();
+      delete $("followup-alarm-list").dataset.words;
+      return;
+    }
+    const items = FU.alarms.slice(0, FU_SHOWN_ALARMS).map(followupAlarmItem);
+    const more = FU.alarms.length - FU_SHOWN_ALARMS;
+    if (more > 0) {
+      const li = make("li", "followup-alarm followup-alarm-more");
+      const link = make("a", null, I.t("console.fu.alarm.more", { n: more }));
+      link.href = "/followups";
+      link.target = "_blank";
+      link.rel = "noopener";
+      li.appendChild(link);
+      items.push(li);
+    }
+    const list = $("followup-alarm-list");
+    const words = items.map((li) => li.textContent).join("\n");
+    /* unchanged words are not rewritten, so a screen reader does not announce them again */
+    if (banner.hidden || list.dataset.words !== words) {
+      list.replaceChildren(...items);
+      list.dataset.words = words;
+    }
+    banner.hidden = false; /* role="alert" announces it; the focus stays where it is */
+  }
+
+  function addFollowupAlarm(f) {
+    if (f.case_id === undefined || f.case_id === null) return;
+    const key = (a) => a.case_id + ":" + a.kind + ":" + a.stage;
+    FU.alarms = [f, ...FU.alarms.filter((a) => key(a) !== key(f))].slice(0, FU_KEPT_ALARMS);
+    renderFollowupAlarms();
+  }
+
+  function dismissFollowupAlarms() {
+    const banner = $("followup-alarm-banner");
+    const hadFocus = banner.contains(document.activeElement);
+    FU.alarms = [];
+    renderFollowupAlarms();
+    /* acknowledged with the button: give the focus back to the work, not to the page's top */
+    if (hadFocus) {
+      if (S.selected === null) $("take-next").focus();
+      else $("conversation-pane").focus();
+    }
+  }
+
+  function handleFollowupFrame(f) {
+    if (f.type === "hello") {
+      if (f.now) setServerTime(f.now);
+      FU.live = true; /* subscribed: nothing from here on is missed */
+      renderFollowupLink();
+      loadFollowupCounts(); /* whatever changed while the socket was away */
+    } else if (f.type === "changed") {
+      /* the undecided list (case_id null, a contact's event) is not counted here */
+      if (f.case_id !== null && f.case_id !== undefined) refreshFollowupsSoon();
+      else if (f.kind === "resync") refreshFollowupsSoon();
+    } else if (f.type === "alarm") {
+      addFollowupAlarm(f);
+      refreshFollowupsSoon();
+    }
+  }
+
+  function scheduleFollowupSocket() {
+    clearTimeout(FU.timer);
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, FU.attempts));
+    FU.attempts += 1;
+    renderFollowupLink();
+    FU.timer = setTimeout(connectFollowups, Math.round(base * (0.75 + Math.random() * 0.5)));
+  }
+
+  function connectFollowups() {
+    clearTimeout(FU.timer);
+    FU.timer = null;
+    if (S.leaving || !followupViewer()) return;
+    if (FU.ws && (FU.ws.readyState === WebSocket.OPEN || FU.ws.readyState === WebSocket.CONNECTING)) return;
+    let sock;
+    try {
+      sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/followups/ws");
+    } catch (_e) {
+      scheduleFollowupSocket();
+      return;
+    }
+    FU.ws = sock;
+    sock.addEventListener("message", (ev) => {
+      if (sock !== FU.ws) return;
+      let f;
+      try {
+        f = JSON.parse(ev.data);
+      } catch (_e) {
+        return;
+      }
+      if (!f || typeof f !== "object") return;
+      if (f.type === "hello") FU.attempts = 0;
+      handleFollowupFrame(f);
+    });
+    sock.addEventListener("close", () => {
+      if (sock !== FU.ws) return;
+      FU.ws = null;
+      FU.live = false;
+      if (S.leaving) return;
+      scheduleFollowupSocket();
+    });
+  }
+
+  function reconnectFollowupsNow() {
+    FU.attempts = 0;
+    if (FU.ws) {
+      const old = FU.ws;
+      FU.ws = null;
+      FU.live = false;
+      try {
+        old.close();
+      } catch (_e) {
+        /* ignore */
+      }
+    }
+    connectFollowups();
+  }
+
+  $("followup-alarm-ack").addEventListener("click", dismissFollowupAlarms);
+
   function handleFrame(f) {
     switch (f.type) {
       case "alarm":
@@ -2845,11 +3127,15 @@
     } else if (ev.code === "KeyY" || k === "y") {
       ev.preventDefault();
       openHistory();
+    } else if ((ev.code === "KeyK" || k === "k") && FU.alarms.length) {
+      ev.preventDefault();
+      dismissFollowupAlarms();
     }
   });
 
   window.addEventListener("online", () => {
     if (!S.ws) reconnectNow();
+    if (!FU.ws) reconnectFollowupsNow();
   });
   window.addEventListener("pagehide", () => {
     S.leaving = true;
@@ -2858,7 +3144,12 @@
     if (ev.persisted) {
       S.leaving = false;
       reconnectNow();
+      reconnectFollowupsNow();
     }
+  });
+  /* a tab in the background runs its timers late: catch up when it is looked at again */
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && FU.ws) loadFollowupCounts();
   });
 
   I.onChange(() => {
@@ -2872,6 +3163,8 @@
     if (S.selected !== null) renderConversation();
     renderRiskRise();
     renderImminent();
+    renderFollowupLink();
+    renderFollowupAlarms();
   });
 
   renderMe();
@@ -2879,9 +3172,15 @@
   renderMyContacts();
   renderConversation();
   renderFloor();
+  renderFollowupLink();
   setInterval(tick, 1000);
+  setInterval(() => {
+    loadFollowupCounts();
+    renderFollowupAlarms(); /* "overdue by …" grows with the clock */
+  }, FU_REFRESH_MS);
 
   loadOptions();
   loadState().then(connectWs, connectWs);
+  connectFollowups();
   startVoice().catch((err) => showVoiceError(err));
 })();
