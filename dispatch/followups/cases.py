@@ -153,3 +153,5 @@ class NewCase:
     caring: bool = False
     grade: int | None = None
     contact_id: int | None = None
+    # A schedule of its own (an incident tier's), instead of the one for its risk level.
+    schedule: tuple[timedelta, ...] | None = None

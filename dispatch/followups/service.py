@@ -132,7 +132,7 @@ class FollowUps:
             tx,
             new,
             pseudonym=await self._new_pseudonym(tx),
-            offsets=self.settings.schedules[new.risk],
+            offsets=new.schedule or self.settings.schedules[new.risk],
             phone_hash=phone_hash,
         )
         if new.contact_id is not None:

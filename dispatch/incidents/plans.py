@@ -293,3 +293,108 @@ def _tiers(root: Section) -> dict[int, Tier]:
             root.source, "tiers", f"tiers missing: {missing} (一级 to 四级 are needed)"
         )
     return tiers
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """A plan as frozen onto an incident (durations in seconds)."""
+
+    def seconds(value: timedelta) -> int:
+        return int(value.total_seconds())
+
+    return {
+        "id": plan.id,
+        "source": plan.source,
+        "kind": plan.kind.value,
+        "name_zh": plan.name_zh,
+        "name_en": plan.name_en,
+        "description_zh": plan.description_zh,
+        "description_en": plan.description_en,
+        "mobilise": list(plan.mobilise),
+        "page_risk": plan.page_risk.value,
+        "checklist": [
+            {
+                "id": s.id,
+                "title_zh": s.title_zh,
+                "title_en": s.title_en,
+                "owner": s.owner.value,
+                "due": seconds(s.due),
+            }
+            for s in plan.checklist
+        ],
+        "surge": {
+            "ivr_announcement_zh": plan.surge.ivr_announcement_zh,
+            "ivr_announcement_en": plan.surge.ivr_announcement_en,
+            "chat_announcement_zh": plan.surge.chat_announcement_zh,
+            "chat_announcement_en": plan.surge.chat_announcement_en,
+            "affected_question_zh": plan.surge.affected_question_zh,
+            "affected_question_en": plan.surge.affected_question_en,
+            "affected_min_risk": plan.surge.affected_min_risk.value,
+            "reserve_team": plan.surge.reserve_team,
+            "reserve_count": plan.surge.reserve_count,
+        },
+        "tiers": [
+            {
+                "tier": t.tier,
+                "name_zh": t.name_zh,
+                "name_en": t.name_en,
+                "definition_zh": t.definition_zh,
+                "definition_en": t.definition_en,
+                "schedule": [seconds(d) for d in t.schedule],
+                "opens_case": t.opens_case,
+            }
+            for t in plan.tiers.values()
+        ],
+        "sitrep_every": seconds(plan.sitrep_every),
+        "rest_after": seconds(plan.rest_after),
+    }
+
+
+def plan_from_json(data: dict[str, Any]) -> Plan:
+    """Read back a plan written by `plan_to_json`."""
+
+    def span(value: int) -> timedelta:
+        return timedelta(seconds=value)
+
+    surge = data["surge"]
+    return Plan(
+        id=data["id"],
+        source=data["source"],
+        kind=PlanKind(data["kind"]),
+        name_zh=data["name_zh"],
+        name_en=data["name_en"],
+        description_zh=data["description_zh"],
+        description_en=data["description_en"],
+        mobilise=tuple(data["mobilise"]),
+        page_risk=RiskLevel(data["page_risk"]),
+        checklist=tuple(
+            ChecklistStep(
+                s["id"], s["title_zh"], s["title_en"], OwnerRole(s["owner"]), span(s["due"])
+            )
+            for s in data["checklist"]
+        ),
+        surge=Surge(
+            ivr_announcement_zh=surge["ivr_announcement_zh"],
+            ivr_announcement_en=surge["ivr_announcement_en"],
+            chat_announcement_zh=surge["chat_announcement_zh"],
+            chat_announcement_en=surge["chat_announcement_en"],
+            affected_question_zh=surge["affected_question_zh"],
+            affected_question_en=surge["affected_question_en"],
+            affected_min_risk=RiskLevel(surge["affected_min_risk"]),
+            reserve_team=surge["reserve_team"],
+            reserve_count=surge["reserve_count"],
+        ),
+        tiers={
+            t["tier"]: Tier(
+                tier=t["tier"],
+                name_zh=t["name_zh"],
+                name_en=t["name_en"],
+                definition_zh=t["definition_zh"],
+                definition_en=t["definition_en"],
+                schedule=tuple(span(d) for d in t["schedule"]),
+                opens_case=t["opens_case"],
+            )
+            for t in data["tiers"]
+        },
+        sitrep_every=span(data["sitrep_every"]),
+        rest_after=span(data["rest_after"]),
+    )

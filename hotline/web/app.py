@@ -21,6 +21,8 @@ from dispatch.desk import DispatchDesk
 from dispatch.followups.service import FollowUps
 from dispatch.followups.settings import FollowUpSettings, load_followup_settings
 from dispatch.followups.views import Labels
+from dispatch.incidents.plans import Plans, load_plans
+from dispatch.incidents.service import IncidentDesk
 from dispatch.web import keys as dispatch_keys
 from dispatch.web.routes import setup_dispatch
 from hotline.channels.sms import SmsChannel, setup_sms
@@ -63,6 +65,7 @@ def create_app(
     clock: Clock | None = None,
     dispatch_config: DispatchConfig | None = None,
     followup_settings: FollowUpSettings | None = None,
+    plans: Plans | None = None,
 ) -> web.Application:
     """Build the hotline's web application (teams and follow-up schedules are read now: a
     typo fails here, not later)."""
@@ -71,6 +74,7 @@ def create_app(
     app[keys.CONFIG] = config
     app[dispatch_keys.DISPATCH_CONFIG] = dispatch_config or load_dispatch_config(config)
     app[dispatch_keys.FOLLOWUP_SETTINGS] = followup_settings or load_followup_settings(config)
+    app[dispatch_keys.PLANS] = plans or load_plans(config, app[dispatch_keys.DISPATCH_CONFIG])
     app[keys.CLOCK] = clock
     app[keys.BUS] = EventBus()
     app[keys.SOCKETS] = SocketRegistry()
@@ -91,6 +95,7 @@ def create_app(
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(dispatch_ctx)
     app.cleanup_ctx.append(followups_ctx)
+    app.cleanup_ctx.append(incidents_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.on_shutdown.append(_close_sockets)
 
@@ -245,6 +250,32 @@ async def followups_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
     conversations.on_follow_up = None
     conversations.on_contact_started = None
+
+
+async def incidents_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Live incidents: checklist deadlines, situation-report and rest reminders."""
+    incidents = IncidentDesk(
+        app[keys.DATABASE],
+        app[keys.CIPHER],
+        app[keys.CONFIG],
+        app[dispatch_keys.PLANS],
+        app[dispatch_keys.DESK],
+        app[dispatch_keys.FOLLOWUPS],
+    )
+    app[dispatch_keys.INCIDENTS] = incidents
+    task = asyncio.create_task(
+        _fire_timers_forever(
+            "incidents",
+            incidents.fire_due,
+            incidents.next_timer_due,
+            incidents.db.clock,
+            FOLLOWUP_TICK_SECONDS,
+        )
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _fire_timers_forever(
