@@ -56,6 +56,9 @@ PAGING_TEXTS = (
     "reply_finished",
     "reply_help",
     "disclosure_sms",
+    "callin_sms",
+    "callin_coming",
+    "callin_cannot",
 )
 
 
@@ -129,6 +132,8 @@ def _paging(section: Section) -> PagingConfig:
         raise ConfigError(
             section.source, texts_section.key("page_sms"), "must contain {code} and {link}"
         )
+    if "{code}" not in texts["callin_sms"]:
+        raise ConfigError(section.source, texts_section.key("callin_sms"), "must contain {code}")
     names_section = section.section("risk_names", required=True)
     risk_names = {level: names_section.text(level.value) for level in RiskLevel}
     names_section.finish()
@@ -267,7 +272,13 @@ def _teams(root: Section, config: Config, policies: Mapping[str, Policy]) -> Tea
     for required in (CITY_TEAM_ID, SUPERVISORS_TEAM_ID, *districts):
         if required not in ids:
             raise ConfigError(root.source, "teams", f"no team with id {required!r}")
-    teams.sort(key=lambda t: (t.kind is not TeamKind.CITY, t.kind is TeamKind.SUPERVISORS))
+    teams.sort(
+        key=lambda t: (
+            t.kind is not TeamKind.CITY,
+            t.kind is TeamKind.SUPERVISORS,
+            t.kind is TeamKind.RESERVE,
+        )
+    )
     return Teams(tuple(teams))
 
 

@@ -45,6 +45,8 @@ GAP_DAYS = 14
 WAIT_ALARM_LEVELS = (RiskLevel.HIGH, RiskLevel.IMMINENT)
 
 CallerNumber = Callable[[int], Awaitable[str | None]]
+# Reads a reply that matched no dispatch page (an incident's call-in); None: not one either.
+ReplyHook = Callable[[Transaction, Reply, str], Awaitable[str | None]]
 
 
 class DispatchDesk:
@@ -68,6 +70,7 @@ class DispatchDesk:
         self.pager = Pager(self.store, config, dispatch_config, cipher, db.clock, gateway)
         self._cipher = cipher
         self._caller_number = caller_number
+        self.other_replies: ReplyHook | None = None
 
     @property
     def teams(self) -> Teams:
@@ -143,7 +146,7 @@ class DispatchDesk:
             exists = await tx.fetchval("SELECT 1 FROM contacts WHERE id = ?", (contact_id,))
             if not exists:
                 raise NotFound(f"no contact {contact_id}")
-        code = await self._new_code(tx)
+        code = await self.new_code(tx)
         policy = self.dispatch_config.policy_for(team)
         dispatch_id = await self.store.insert(
             tx,
@@ -176,7 +179,7 @@ class DispatchDesk:
         await self.escalator.run_step(tx, row, 0)
         return dispatch_id
 
-    async def _new_code(self, tx: Transaction) -> str:
+    async def new_code(self, tx: Transaction) -> str:
         """A 4-digit reply code not used by an open dispatch nor by any in the last 30 days."""
         taken = await self.store.codes_in_use(tx, tx.clock.now() - CODE_QUARANTINE)
         for digits in (4, 4, 4, 5, 6):
@@ -374,6 +377,11 @@ class DispatchDesk:
         pages = [] if dispatch is None else await self.store.pages_of(tx, [dispatch.id])
         mine = [p for p in pages if p.recipient_hash == sender]
         if dispatch is None or not mine:
+            # Not a dispatch's page: perhaps an incident's call-in, read the same way.
+            if self.other_replies is not None:
+                answer = await self.other_replies(tx, reply, sender)
+                if answer is not None:
+                    return answer
             # Unknown code, or a code this number was never paged for: say nothing more.
             log.info("page_reply_unmatched")
             return texts["reply_unknown_code"].format(code=reply.code)

@@ -189,10 +189,13 @@ class DispatchStore:
         return dispatch_id
 
     async def codes_in_use(self, tx: Transaction, since: datetime) -> set[str]:
-        """Codes of open dispatches and of those requested since `since` (not to be reused)."""
+        """Codes of open dispatches, of those requested since `since`, and of recent incident
+        call-ins (not to be reused)."""
         rows = await tx.conn.execute_fetchall(
-            "SELECT code FROM dispatches WHERE closed_at IS NULL OR requested_at >= ?",
-            (to_iso(since),),
+            "SELECT code FROM dispatches WHERE closed_at IS NULL OR requested_at >= ?"
+            # Incident call-ins are answered on the same number with the same grammar.
+            " UNION SELECT code FROM incident_callins WHERE sent_at IS NULL OR sent_at >= ?",
+            (to_iso(since), to_iso(since)),
         )
         return {r["code"] for r in rows}
 

@@ -20,11 +20,14 @@ SUPERVISORS_TEAM_ID = "supervisors"
 
 
 class TeamKind(StrEnum):
-    """Whether a team covers the whole city, one district, or the hotline floor."""
+    """Whether a team covers the whole city, one district, the hotline floor, or the floor's
+    reserve."""
 
     CITY = "city"
     DISTRICT = "district"
     SUPERVISORS = "supervisors"
+    # Counsellors off shift who can be called in to the hotline when an incident surges.
+    RESERVE = "reserve"
 
 
 class MemberRole(StrEnum):

@@ -24,6 +24,7 @@ PLANS_DIR = "plans"
 # The mobilisation keyword for "the teams of the incident's districts".
 INCIDENT_DISTRICTS = "districts"
 TIERS = range(1, 5)
+MOBILISABLE = frozenset({TeamKind.CITY, TeamKind.DISTRICT})
 
 
 class PlanKind(StrEnum):
@@ -200,8 +201,8 @@ def _mobilise(section: Section, dispatch: DispatchConfig) -> tuple[str, ...]:
             seen.append(team_id)
             continue
         team = dispatch.teams.get(team_id) if isinstance(team_id, str) else None
-        if team is None or team.kind is TeamKind.SUPERVISORS:
-            known = ", ".join(t.id for t in dispatch.teams if t.kind is not TeamKind.SUPERVISORS)
+        if team is None or team.kind not in MOBILISABLE:
+            known = ", ".join(t.id for t in dispatch.teams if t.kind in MOBILISABLE)
             raise ConfigError(
                 section.source,
                 f"{key}[{index}]",
@@ -238,9 +239,11 @@ def _surge(section: Section, dispatch: DispatchConfig) -> Surge:
     reserve_team = section.get("reserve_team", str, None)
     if reserve_team is not None:
         team = dispatch.teams.get(reserve_team)
-        if team is None:
+        if team is None or team.kind is not TeamKind.RESERVE:
             raise ConfigError(
-                section.source, section.key("reserve_team"), f"unknown team {reserve_team!r}"
+                section.source,
+                section.key("reserve_team"),
+                f'{reserve_team!r} is not a reserve team (kind = "reserve" in teams.toml)',
             )
     surge = Surge(
         ivr_announcement_zh=section.text("ivr_announcement_zh"),

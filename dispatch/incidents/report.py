@@ -27,6 +27,8 @@ TIMELINE_KINDS = {
     "surge.started": ("热线进入应急模式", "Hotline surge mode on"),
     "dispatch.accepted": ("队伍接受动员", "Team accepted mobilisation"),
     "dispatch.exhausted": ("动员无人接受", "Mobilisation unanswered"),
+    "incident.reserve_called": ("召集后备咨询员", "Reserve counsellors called in"),
+    "incident.reserve_answered": ("后备咨询员回复", "A reserve counsellor answered"),
     "incident.step_done": ("完成清单事项", "Checklist step done"),
     "incident.step_overdue": ("清单事项逾期", "Checklist step overdue"),
     "incident.sitrep_filed": ("报送工作简报", "Situation report filed"),
@@ -130,6 +132,11 @@ async def build_report(db: Database, incident: Incident, zone: ZoneInfo) -> dict
         for e in events
         if e["kind"] in TIMELINE_KINDS
     ]
+    callins = await db.fetchall(
+        "SELECT answer, COUNT(*) AS n FROM incident_callins WHERE incident_id = ? GROUP BY answer",
+        (iid,),
+    )
+    called = {row["answer"] or "unanswered": row["n"] for row in callins}
     sitreps = int(
         await db.fetchval("SELECT COUNT(*) FROM incident_sitreps WHERE incident_id = ?", (iid,))
     )
@@ -151,6 +158,9 @@ async def build_report(db: Database, incident: Incident, zone: ZoneInfo) -> dict
         "mobilisation": mobilisation,
         "teams_accepted": sum(1 for m in mobilisation if m["state"] in ACCEPTED),
         "teams_mobilised": len(mobilisation),
+        "reserve_called": sum(called.values()),
+        "reserve_coming": called.get("coming", 0),
+        "reserve_cannot": called.get("cannot", 0),
         "contacts_by_risk": {level.value: by_risk.get(level.value, 0) for level in RiskLevel},
         "contacts_total": sum(by_risk.values()),
         "contacts_answered": answered,
@@ -211,6 +221,11 @@ def to_markdown(report: dict[str, Any]) -> str:
             f" | {minutes} | {m['state']} |"
         )
     lines += [
+        "",
+        f"后备咨询员召集 {report['reserve_called']} 人：到岗 {report['reserve_coming']}，"
+        f"无法到岗 {report['reserve_cannot']} / Reserve counsellors called in:"
+        f" {report['reserve_called']}, coming {report['reserve_coming']},"
+        f" cannot {report['reserve_cannot']}",
         "",
         "## 热线来电与来信 / Contacts tagged to the incident",
         "",

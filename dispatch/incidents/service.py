@@ -29,6 +29,8 @@ from dispatch.incidents.records import (
 )
 from dispatch.incidents.report import build_report, write_report
 from dispatch.lifecycle import DispatchState
+from dispatch.replies import Reply, ReplyAction
+from dispatch.rosters import on_call
 from hotline.clock import from_iso, to_iso
 from hotline.config import Config
 from hotline.crypto import FieldCipher
@@ -154,6 +156,9 @@ class IncidentDesk:
                 now + plan.sitrep_every,
                 {"due": to_iso(now + plan.sitrep_every)},
             )
+            await self._queue_callins(
+                tx, incident_id, plan.surge.reserve_team, plan.surge.reserve_count
+            )
             surge = plan.surge
             await start_surge(
                 tx,
@@ -171,7 +176,114 @@ class IncidentDesk:
             incident = await self._load(tx, incident_id)
         self.desk.pager.wake()
         log.info("incident_declared", incident_id=incident.id, plan=plan.id)
+        await self.send_callins()
         return incident
+
+    # -- calling in the reserve ------------------------------------------------------------
+
+    async def _queue_callins(
+        self, tx: Transaction, incident_id: int, team_id: str | None, count: int
+    ) -> None:
+        """Pick the reserve counsellors to call in, starting with the reserve roster's
+        current primary, and queue one text each (sent after the commit)."""
+        team = self.desk.dispatch_config.teams.get(team_id) if team_id else None
+        if team is None or count == 0:
+            return
+        members = [m.id for m in team.members]
+        first = on_call(team.roster, tx.clock.now()).primary
+        if first in members:
+            start = members.index(first)
+            members = members[start:] + members[:start]
+        for member_id in members[:count]:
+            phone = await self.desk.store.phone(team.id, member_id)
+            if phone is None:
+                continue
+            await tx.execute(
+                "INSERT INTO incident_callins (incident_id, team_id, member_id, code,"
+                " recipient_hash, status) VALUES (?, ?, ?, ?, ?, 'pending')",
+                (
+                    incident_id,
+                    team.id,
+                    member_id,
+                    await self.desk.new_code(tx),
+                    self._cipher.keyed_hash(phone),
+                ),
+            )
+        await tx.append_event(
+            "incident.reserve_called",
+            _subject(incident_id),
+            "system",
+            {"team": team.id, "count": min(count, len(members))},
+        )
+
+    async def send_callins(self) -> int:
+        """Text every queued call-in (again after a restart); returns how many were tried."""
+        rows = await self.db.fetchall(
+            "SELECT c.id, c.incident_id, c.team_id, c.member_id, c.code, i.plan, i.districts"
+            " FROM incident_callins c JOIN incidents i ON i.id = c.incident_id"
+            " WHERE c.status = 'pending' ORDER BY c.id"
+        )
+        paging = self.desk.dispatch_config.paging
+        gateway = self.desk.pager.gateway
+        for row in rows:
+            status, sid = "failed", None
+            phone = await self.desk.store.phone(row["team_id"], row["member_id"])
+            if gateway is not None and phone is not None:
+                plan = json.loads(row["plan"])
+                names = [self._district_name(d) for d in json.loads(row["districts"])]
+                body = paging.texts["callin_sms"].format(
+                    code=row["code"], plan=plan["name_zh"], districts="、".join(names)
+                )
+                public = self.config.telephony.public_url
+                try:
+                    sid, status = await gateway.send_sms(
+                        phone,
+                        body,
+                        f"{public}/twilio/incidents/callin-status?callin={row['id']}",
+                        from_=paging.from_number,
+                    )
+                except Exception as exc:  # recorded on the call-in, never raised
+                    log.warning("callin_failed", callin_id=row["id"], error_type=type(exc).__name__)
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE incident_callins SET status = ?, provider_sid = ?, sent_at = ?"
+                    " WHERE id = ?",
+                    (status or "queued", sid, to_iso(tx.clock.now()), row["id"]),
+                )
+        return len(rows)
+
+    async def callin_reply(self, tx: Transaction, reply: Reply, sender: str) -> str | None:
+        """A reserve counsellor's answer to a call-in (hook on the dispatch desk): "1" coming,
+        "ETA n" coming in n minutes, "2" cannot. None when the code is no call-in of theirs."""
+        row = await tx.fetchone(
+            "SELECT c.id, c.incident_id, c.member_id, c.code FROM incident_callins c"
+            " JOIN incidents i ON i.id = c.incident_id WHERE c.code = ? AND c.recipient_hash = ?"
+            " ORDER BY c.id DESC LIMIT 1",
+            (reply.code, sender),
+        )
+        if row is None:
+            return None
+        texts = self.desk.dispatch_config.paging.texts
+        answer = "cannot" if reply.action is ReplyAction.DECLINE else "coming"
+        await tx.execute(
+            "UPDATE incident_callins SET answer = ?, eta_minutes = ?, answered_at = ? WHERE id = ?",
+            (answer, reply.minutes, to_iso(tx.clock.now()), row["id"]),
+        )
+        await tx.append_event(
+            "incident.reserve_answered",
+            _subject(row["incident_id"]),
+            f"member:{row['member_id']}",
+            {"member": row["member_id"], "answer": answer, "eta_minutes": reply.minutes},
+        )
+        return texts[f"callin_{answer}"].format(code=row["code"])
+
+    async def callin_delivery(self, callin_id: int, status: str) -> bool:
+        """The provider's word on a call-in text; False for an unknown one."""
+        async with self.db.transaction() as tx:
+            cursor = await tx.execute(
+                "UPDATE incident_callins SET status = ? WHERE id = ?", (status, callin_id)
+            )
+            return bool(cursor.rowcount)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -441,6 +553,7 @@ class IncidentDesk:
             for timer in await timers.claim_due(tx, REST_TIMER, now, 200):
                 fired += await self._rest_due(tx, timer)
             fired += await self._duty_from_acceptances(tx)
+        await self.send_callins()
         return fired
 
     async def next_timer_due(self) -> datetime | None:
@@ -642,6 +755,10 @@ class IncidentDesk:
                 )
             chosen.append(item)
         return tuple(dict.fromkeys(chosen))
+
+    def _district_name(self, district_id: str) -> str:
+        district = self.config.district(district_id)
+        return district.name_zh if district else district_id
 
     @staticmethod
     def _require(actor: User) -> None:

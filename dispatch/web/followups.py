@@ -25,8 +25,7 @@ from dispatch.followups.service import OVERSIGHT_ROLES, FollowUps, parse_phone_n
 from dispatch.followups.views import CaseViews, parse_owner, parse_scope
 from dispatch.web import keys as dispatch_keys
 from dispatch.web.board import dispatch_json
-from hotline.channels.sms import DELIVERY_STATUSES
-from hotline.channels.twilio_api import require, twiml, verified_form
+from hotline.channels.twilio_api import text_receipt, twiml
 from hotline.clock import to_iso
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hotline.events import Event, Subscription
@@ -352,16 +351,9 @@ async def decide_contact(request: web.Request) -> web.Response:
 
 async def caring_status(request: web.Request) -> web.Response:
     """POST /twilio/followups/caring-status?text=ID: a caring text's delivery status."""
-    form = await verified_form(request, request.app[keys.CONFIG].telephony)
-    require(form, "MessageSid", "MessageStatus")
-    text_id = request.query.get("text", "")
-    if not text_id.isdigit():
-        raise web.HTTPBadRequest(text="missing text")
-    status = form["MessageStatus"]
-    if status not in DELIVERY_STATUSES:
-        raise web.HTTPBadRequest(text="unknown MessageStatus")
+    text_id, status, sid = await text_receipt(request, request.app[keys.CONFIG].telephony, "text")
     followups = request.app[dispatch_keys.FOLLOWUPS]
-    if not await followups.caring_delivery(int(text_id), status, form["MessageSid"]):
+    if not await followups.caring_delivery(text_id, status, sid):
         raise web.HTTPNotFound(text="unknown text")
     return twiml(MessagingResponse())
 

@@ -192,3 +192,25 @@ def require(form: Mapping[str, str], *names: str) -> None:
 def twiml(document: object) -> web.Response:
     """A TwiML answer (a VoiceResponse or MessagingResponse)."""
     return web.Response(text=str(document), content_type="text/xml", charset="utf-8")
+
+
+# What Twilio may say of a text we sent (MessageStatus).
+TEXT_STATUSES = frozenset(
+    {"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read"}
+)
+
+
+async def text_receipt(
+    request: web.Request, config: TelephonyConfig, query: str
+) -> tuple[int, str, str]:
+    """A signed delivery callback for one of our texts: (our id, from `?<query>=`, the
+    status, the MessageSid); 400 for a missing id or an unknown status, 403 if forged."""
+    form = await verified_form(request, config)
+    require(form, "MessageSid", "MessageStatus")
+    ident = request.query.get(query, "")
+    if not ident.isdigit():
+        raise web.HTTPBadRequest(text=f"missing {query}")
+    status = form["MessageStatus"]
+    if status not in TEXT_STATUSES:
+        raise web.HTTPBadRequest(text="unknown MessageStatus")
+    return int(ident), status, form["MessageSid"]

@@ -263,6 +263,8 @@ async def incidents_ctx(app: web.Application) -> AsyncIterator[None]:
         app[dispatch_keys.FOLLOWUPS],
     )
     app[dispatch_keys.INCIDENTS] = incidents
+    # A reserve counsellor answers a call-in on the paging number, as a responder answers.
+    app[dispatch_keys.DESK].other_replies = incidents.callin_reply
     task = asyncio.create_task(
         _fire_timers_forever(
             "incidents",

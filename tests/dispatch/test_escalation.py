@@ -285,8 +285,8 @@ async def test_numbers_and_summaries_are_sealed_at_rest(desks: DeskFactory) -> N
     )
     stored = b"".join(path.read_bytes() for path in desks.path.parent.iterdir() if path.is_file())
     phones = [m.phone for t in desk.teams for m in t.members if m.phone]
-    assert len(phones) == 42
+    assert len(phones) == 48  # 42 responders and 6 reserve counsellors
     for phone in phones:
         assert phone.encode() not in stored
     assert "独居老人".encode() not in stored
-    assert await desk.db.fetchval("SELECT COUNT(*) FROM responders") == 42
+    assert await desk.db.fetchval("SELECT COUNT(*) FROM responders") == 48

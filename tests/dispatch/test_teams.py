@@ -37,7 +37,8 @@ def test_city_team_eight_district_teams_and_supervisors(
     assert teams[1].name_zh == "镜湖区心理援助队"
     assert teams[-1].id == SUPERVISORS_TEAM_ID
     for team in teams:
-        assert team.leads or team.kind is TeamKind.SUPERVISORS, team.id
+        # Supervisors and the hotline's reserve counsellors have no team lead to escalate to.
+        assert team.leads or team.kind in (TeamKind.SUPERVISORS, TeamKind.RESERVE), team.id
         assert all(m.phone and m.phone.startswith("+86") for m in team.members)
     assert {m.role for t in teams for m in t.members} >= set(MemberRole) - {MemberRole.SUPERVISOR}
 

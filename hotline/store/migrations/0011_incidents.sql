@@ -30,6 +30,26 @@ CREATE TABLE incident_teams (
     PRIMARY KEY (incident_id, team_id)
 );
 
+-- Reserve counsellors called in by SMS: one row each, answered with "<code> 1" or "<code> 2".
+-- The code shares the dispatches' space (a reply is read by the same paging number).
+CREATE TABLE incident_callins (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    team_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    recipient_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    provider_sid TEXT,
+    answer TEXT CHECK (answer IN ('coming', 'cannot')),
+    eta_minutes INTEGER,
+    sent_at TEXT,
+    answered_at TEXT,
+    UNIQUE (incident_id, member_id)
+);
+CREATE INDEX incident_callins_code ON incident_callins (code);
+CREATE INDEX incident_callins_pending ON incident_callins (status) WHERE status = 'pending';
+
 CREATE TABLE incident_checklist (
     incident_id INTEGER NOT NULL REFERENCES incidents (id),
     step_id TEXT NOT NULL,
