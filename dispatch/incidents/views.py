@@ -140,6 +140,7 @@ class IncidentViews:
             "teams": teams,
             "teams_accepted": sum(1 for t in teams if t["accepted"]),
             "teams_mobilised": len(teams),
+            "reserve": await self._reserve(iid),
             "checklist": await self._checklist(incident, now),
             "sitrep": {
                 "next_due_at": _iso(next_sitrep),
@@ -156,6 +157,24 @@ class IncidentViews:
             "exposures": [e.value for e in Exposure],
             "report_path": incident.report_path is not None,
         }
+
+    async def _reserve(self, incident_id: int) -> list[dict[str, Any]]:
+        """The reserve counsellors called in: who, whether the text went, what they said."""
+        rows = await self.db.fetchall(
+            "SELECT member_id, status, answer, eta_minutes, answered_at FROM incident_callins"
+            " WHERE incident_id = ? ORDER BY id",
+            (incident_id,),
+        )
+        return [
+            {
+                "member": self.responder(r["member_id"]),
+                "delivery": r["status"],
+                "answer": r["answer"],
+                "eta_minutes": r["eta_minutes"],
+                "answered_at": _at(r["answered_at"]),
+            }
+            for r in rows
+        ]
 
     async def _teams(self, incident_id: int) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(

@@ -7,6 +7,7 @@ from aiohttp import web
 from dispatch.web.board import setup_board
 from dispatch.web.calendar import setup_calendar
 from dispatch.web.followups import setup_followups
+from dispatch.web.incidents import setup_incidents
 from dispatch.web.page_links import setup_page_links
 from dispatch.web.paging_hooks import setup_paging_hooks
 
@@ -18,3 +19,4 @@ def setup_dispatch(app: web.Application) -> None:
     setup_calendar(app)
     setup_board(app)
     setup_followups(app)
+    setup_incidents(app)

@@ -3,11 +3,18 @@
 The pages are static HTML that their own scripts bring to life, so the templates only need
 a handful of values (language, CSRF token, who is logged in); `string.Template` is enough
 and keeps a template engine out of the dependencies.
+
+What several pages share (the staff pages' head, the logout form) is a fragment, a template
+file whose name starts with `_`, that a page takes in with a line of its own:
+`<!--#include _staff_head.html -->`. Fragments are put in place when the template is read,
+before any value is substituted, so a value can never bring one in, and every value in a
+fragment is escaped like the page's own. A fragment does not include another.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from functools import cache
 from importlib import resources
 from string import Template
@@ -16,10 +23,26 @@ from aiohttp import web
 
 from hotline.config import Config
 
+# The whole line, so the fragment stands where the line stood with its own indentation.
+_INCLUDE = re.compile(r"^[ \t]*<!--#include (?P<name>_[a-z_]+\.html) -->[ \t]*\n", re.MULTILINE)
+
+
+def _read(name: str) -> str:
+    return (resources.files("hotline.web") / "templates" / name).read_text("utf-8")
+
+
+def _fragment(name: str) -> str:
+    text = _read(name)
+    if "<!--#include" in text:
+        raise ValueError(f"template fragment {name} includes another; fragments do not nest")
+    return text
+
 
 @cache
 def _template(name: str) -> Template:
-    text = (resources.files("hotline.web") / "templates" / name).read_text("utf-8")
+    text = _INCLUDE.sub(lambda found: _fragment(found["name"]), _read(name))
+    if "<!--#include" in text:
+        raise ValueError(f"template {name}: an include must be a line of its own")
     return Template(text)
 
 

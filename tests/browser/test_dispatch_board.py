@@ -72,7 +72,7 @@ async def test_a_coordinator_pages_acknowledges_and_resolves(
     page = await board_login(browser, base, "li", errors)
 
     board = await app[dispatch_keys.DESK].board_view()
-    assert len(board["teams"]) == 10  # the city team, 8 districts, the supervisors
+    assert len(board["teams"]) == 11  # the city team, 8 districts, the reserve, supervisors
     for team in board["teams"]:
         row = page.locator(f'#oncall-body tr[data-team="{team["id"]}"]')
         await expect(row.locator("th")).to_contain_text(team["name_zh"])
@@ -152,7 +152,7 @@ async def test_an_unanswered_page_escalates_and_the_board_says_so(
     await app[keys.USERS].add("li", "李华", Role.COORDINATOR, PASSWORD)
     errors: list[str] = []
     page = await board_login(browser, base, "li", errors, spy=True)
-    await expect(page.locator("#oncall-body tr")).to_have_count(10)
+    await expect(page.locator("#oncall-body tr")).to_have_count(11)
 
     desk = app[dispatch_keys.DESK]
     row = await desk.request(actor="system", risk=RiskLevel.IMMINENT, district_id=JINGHU)

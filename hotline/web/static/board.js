@@ -11,8 +11,7 @@
   const I = window.I18n;
   const $ = (id) => document.getElementById(id);
 
-  const { meta, make, hideMessage } = window.StaffPage;
-  const MAX_BACKOFF_MS = 30000;
+  const { meta, make, hideMessage, liveSocket } = window.StaffPage;
   const SUMMARY_MAX = 500;
   const MAX_NOTICES = 5;
   const RISKS = ["imminent", "high", "moderate", "low", "none"];
@@ -29,9 +28,6 @@
     dispatches: new Map(), /* id -> dispatch view */
     cards: new Map(), /* id -> card elements */
     notices: [],
-    ws: null,
-    wsAttempts: 0,
-    wsTimer: null,
     leaving: false,
     busy: new Set()
   };
@@ -1004,66 +1000,16 @@
 
   /* --------------------------------------------------------------- websocket */
 
-  function wsUrl() {
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/dispatch/ws";
-  }
-
-  function scheduleWs() {
-    clearTimeout(S.wsTimer);
-    const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, S.wsAttempts));
-    S.wsAttempts += 1;
-    $("connection-banner").hidden = false;
-    S.wsTimer = setTimeout(connectWs, Math.round(base * (0.75 + Math.random() * 0.5)));
-  }
-
-  function connectWs() {
-    clearTimeout(S.wsTimer);
-    S.wsTimer = null;
-    if (S.leaving) return;
-    if (S.ws && (S.ws.readyState === WebSocket.OPEN || S.ws.readyState === WebSocket.CONNECTING)) return;
-    let sock;
-    try {
-      sock = new WebSocket(wsUrl());
-    } catch (_e) {
-      scheduleWs();
-      return;
-    }
-    S.ws = sock;
-    sock.addEventListener("open", () => {
-      if (sock !== S.ws) return;
-      S.wsAttempts = 0;
+  const boardSocket = liveSocket(S, {
+    path: "/dispatch/ws",
+    onFrame: handleFrame, /* the first frame is the whole board again */
+    onUp() {
       $("connection-banner").hidden = true;
-    });
-    sock.addEventListener("message", (ev) => {
-      if (sock !== S.ws) return;
-      let f;
-      try {
-        f = JSON.parse(ev.data);
-      } catch (_e) {
-        return;
-      }
-      if (f && typeof f === "object") handleFrame(f);
-    });
-    sock.addEventListener("close", () => {
-      if (sock !== S.ws) return;
-      S.ws = null;
-      if (!S.leaving) scheduleWs();
-    });
-  }
-
-  function reconnectNow() {
-    S.wsAttempts = 0;
-    if (S.ws) {
-      const old = S.ws;
-      S.ws = null;
-      try {
-        old.close();
-      } catch (_e) {
-        /* ignore */
-      }
+    },
+    onDown() {
+      $("connection-banner").hidden = false;
     }
-    connectWs();
-  }
+  });
 
   function handleFrame(f) {
     switch (f.type) {
@@ -1103,7 +1049,7 @@
   });
   $("notify-dismiss").addEventListener("click", dismissNotices);
   $("notify-enable").addEventListener("click", enableNotifications);
-  $("reconnect-now").addEventListener("click", reconnectNow);
+  $("reconnect-now").addEventListener("click", boardSocket.reconnectNow);
   $("go-new").addEventListener("click", focusNew);
   $("go-dispatches").addEventListener("click", focusFirstDispatch);
   $("go-oncall").addEventListener("click", () => $("oncall").focus());
@@ -1126,19 +1072,6 @@
     }
   });
 
-  window.addEventListener("online", () => {
-    if (!S.ws) reconnectNow();
-  });
-  window.addEventListener("pagehide", () => {
-    S.leaving = true;
-  });
-  window.addEventListener("pageshow", (ev) => {
-    if (ev.persisted) {
-      S.leaving = false;
-      reconnectNow();
-    }
-  });
-
   I.onChange(() => {
     for (const select of document.querySelectorAll("select[data-signature]")) delete select.dataset.signature;
     renderForm();
@@ -1157,5 +1090,5 @@
   updateCounter();
   setInterval(tick, 1000);
   tick();
-  loadBoard().then(connectWs, connectWs);
+  loadBoard().then(boardSocket.connect, boardSocket.connect);
 })();

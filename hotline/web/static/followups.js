@@ -21,7 +21,6 @@
   const RISKS = ["imminent", "high", "moderate", "low", "none"];
   const GRADES = [0, 1, 2, 3, 4, 5];
   const OVERSIGHT = new Set(["supervisor", "coordinator", "admin"]);
-  const MAX_BACKOFF_MS = 30000;
   const LIST_REFRESH_MS = 60000;
   const MAX_ALARMS = 8;
   const HOUR = 3600000;
@@ -601,9 +600,6 @@
   const S = {
     offset: 0,
     leaving: false,
-    ws: null,
-    wsAttempts: 0,
-    wsTimer: null,
     options: null,
     alarms: [],
     busy: new Set()
@@ -831,78 +827,26 @@
 
   /* ----------------------------------------------------------- websocket */
 
+  /* The follow-up socket: the server's clock and alarms for both pages, then `onFrame` for
+   * what the page shows; `onOpen` re-reads it (whatever changed while we were away). */
   function connect(onFrame, onOpen) {
-    function schedule() {
-      clearTimeout(S.wsTimer);
-      const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, S.wsAttempts));
-      S.wsAttempts += 1;
-      $("connection-banner").hidden = false;
-      S.wsTimer = setTimeout(open, Math.round(base * (0.75 + Math.random() * 0.5)));
-    }
-    function open() {
-      clearTimeout(S.wsTimer);
-      if (S.leaving) return;
-      if (S.ws && (S.ws.readyState === WebSocket.OPEN || S.ws.readyState === WebSocket.CONNECTING)) return;
-      let sock;
-      try {
-        sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/followups/ws");
-      } catch (_e) {
-        schedule();
-        return;
-      }
-      S.ws = sock;
-      sock.addEventListener("open", () => {
-        if (sock !== S.ws) return;
-        S.wsAttempts = 0;
+    const followupSocket = window.StaffPage.liveSocket(S, {
+      path: "/api/followups/ws",
+      onUp() {
         $("connection-banner").hidden = true;
-        onOpen(); /* whatever changed while we were away */
-      });
-      sock.addEventListener("message", (ev) => {
-        if (sock !== S.ws) return;
-        let f;
-        try {
-          f = JSON.parse(ev.data);
-        } catch (_e) {
-          return;
-        }
-        if (!f || typeof f !== "object") return;
+        onOpen();
+      },
+      onDown() {
+        $("connection-banner").hidden = false;
+      },
+      onFrame(f) {
         if (f.type === "hello" && f.now) setServerTime(f.now);
         else if (f.type === "alarm") addAlarm(f);
         onFrame(f);
-      });
-      sock.addEventListener("close", () => {
-        if (sock !== S.ws) return;
-        S.ws = null;
-        if (!S.leaving) schedule();
-      });
-    }
-    function reconnectNow() {
-      S.wsAttempts = 0;
-      if (S.ws) {
-        const old = S.ws;
-        S.ws = null;
-        try {
-          old.close();
-        } catch (_e) {
-          /* ignore */
-        }
-      }
-      open();
-    }
-    $("reconnect-now").addEventListener("click", reconnectNow);
-    window.addEventListener("online", () => {
-      if (!S.ws) reconnectNow();
-    });
-    window.addEventListener("pagehide", () => {
-      S.leaving = true;
-    });
-    window.addEventListener("pageshow", (ev) => {
-      if (ev.persisted) {
-        S.leaving = false;
-        reconnectNow();
       }
     });
-    open();
+    $("reconnect-now").addEventListener("click", followupSocket.reconnectNow);
+    followupSocket.connect();
   }
 
   /* Single-letter shortcuts, only while no text field, list box or editor has the focus. */
@@ -927,6 +871,33 @@
     return r.ok;
   }
 
+  /* What a page shows: `reload()` reads `path()` and hands the answer to `show`, or puts why
+   * it failed in the page's error line (`errorId`) and keeps the last picture; `reloadSoon()`
+   * makes the several frames of one change a single read, `settleMs` after the last. */
+  function pageReader(path, errorId, settleMs, show) {
+    let timer = null;
+
+    async function reload() {
+      const r = await api("GET", path());
+      const error = $(errorId);
+      if (!r.ok) {
+        showError(error, r.data);
+        return;
+      }
+      clearError(error);
+      setServerTime(r.data.now);
+      tickClock();
+      show(r.data);
+    }
+
+    function reloadSoon() {
+      clearTimeout(timer);
+      timer = setTimeout(reload, settleMs);
+    }
+
+    return { reload, reloadSoon };
+  }
+
   function commonWiring() {
     $("alarm-dismiss").addEventListener("click", dismissAlarms);
     $("notify-enable").addEventListener("click", enableNotifications);
@@ -939,8 +910,15 @@
   /* ================================================================ the list */
 
   function initList() {
-    const L = { data: null, reloadTimer: null };
+    const L = { data: null };
     const scopeSelect = $("scope");
+    const { reload, reloadSoon } = pageReader(() => {
+      const scope = OVERSEER ? (scopeSelect.dataset.ready ? scopeSelect.value : wantedScope()) : "mine";
+      return "/api/followups?scope=" + encodeURIComponent(scope);
+    }, "list-error", 150, (data) => {
+      L.data = data;
+      render();
+    });
 
     function wantedScope() {
       const q = new URLSearchParams(location.search).get("scope");
@@ -1112,26 +1090,6 @@
       document.title = (overdue ? "(" + overdue + ") " : "") + tr("title.list") + " · " + I.t("app.name");
     }
 
-    async function reload() {
-      const scope = OVERSEER ? (scopeSelect.dataset.ready ? scopeSelect.value : wantedScope()) : "mine";
-      const r = await api("GET", "/api/followups?scope=" + encodeURIComponent(scope));
-      const error = $("list-error");
-      if (!r.ok) {
-        showError(error, r.data);
-        return;
-      }
-      clearError(error);
-      setServerTime(r.data.now);
-      tickClock();
-      L.data = r.data;
-      render();
-    }
-
-    function reloadSoon() {
-      clearTimeout(L.reloadTimer);
-      L.reloadTimer = setTimeout(reload, 150);
-    }
-
     function renderForm() {
       riskOptions($("new-risk"), false);
       if (!$("new-risk").dataset.touched) $("new-risk").value = "high";
@@ -1254,7 +1212,11 @@
 
   function initCase() {
     const CASE_ID = Number(meta("case-id"));
-    const C = { view: null, reloadTimer: null };
+    const C = { view: null };
+    const { reload, reloadSoon } = pageReader(() => "/api/followups/" + CASE_ID, "case-error", 100, (view) => {
+      C.view = view;
+      render();
+    });
 
     function renderHead(c) {
       $("case-title").textContent = c.pseudonym;
@@ -1414,25 +1376,6 @@
         say(result, "dispatch.earlier", { time: when(last.at), actor: ownerText(last.actor), risk: tr("risk." + last.risk) });
         result.hidden = false;
       }
-    }
-
-    async function reload() {
-      const r = await api("GET", "/api/followups/" + CASE_ID);
-      const error = $("case-error");
-      if (!r.ok) {
-        showError(error, r.data);
-        return;
-      }
-      clearError(error);
-      setServerTime(r.data.now);
-      tickClock();
-      C.view = r.data;
-      render();
-    }
-
-    function reloadSoon() {
-      clearTimeout(C.reloadTimer);
-      C.reloadTimer = setTimeout(reload, 100);
     }
 
     function renderForms() {
