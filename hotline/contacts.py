@@ -103,6 +103,9 @@ class Contact:
     call_sid: str | None = None
     transferred_to: str | None = None
     callback_requested: bool = False
+    # The mass incident the person said affected them (surge mode's question, or their
+    # counsellor); None when untagged. Incidents are known here only by number.
+    incident_id: int | None = None
 
 
 @dataclass(frozen=True)

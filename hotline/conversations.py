@@ -46,6 +46,7 @@ from hotline.store.contacts import (
 )
 from hotline.store.database import Database, Transaction
 from hotline.store.optouts import OptOutRepository
+from hotline.surge import SurgeMode, current_surge
 from hotline.triage.assessment import PROTECTIVE_FACTORS, cssrs_level
 from hotline.triage.protocol import SERVICES
 from hotline.triage.protocol import STEPS as PROTOCOL_STEPS
@@ -226,25 +227,115 @@ class Conversations:
         """
         async with self._db.transaction() as tx:
             contact = await self._load(tx, contact_id)
-            if level.rank <= contact.risk.rank or not contact.state.is_open:
-                return contact
-            await self._contacts.set_risk(tx, contact_id, level)
-            await tx.append_event(
-                "contact.risk_changed",
-                f"contact:{contact_id}",
-                source,
-                {
-                    "from": contact.risk.value,
-                    "to": level.value,
-                    "source": source,
-                    "reasons": list(reasons),
-                },
-            )
-            changed = await self._contacts.load(tx, contact_id)
-            assert changed is not None
-            await self._alert_supervisor_if_imminent(tx, changed)
-        log.info("risk_raised", contact_id=contact_id, risk=level.value, source=source)
+            return await self._raise_in(tx, contact, level, source, reasons)
+
+    async def _raise_in(
+        self,
+        tx: Transaction,
+        contact: Contact,
+        level: RiskLevel,
+        source: str,
+        reasons: Sequence[str],
+    ) -> Contact:
+        """`raise_risk` inside a transaction the caller holds (so a tag and its rise commit
+        together); the contact unchanged when it is already as high, or no longer open."""
+        if level.rank <= contact.risk.rank or not contact.state.is_open:
+            return contact
+        await self._contacts.set_risk(tx, contact.id, level)
+        await tx.append_event(
+            "contact.risk_changed",
+            f"contact:{contact.id}",
+            source,
+            {
+                "from": contact.risk.value,
+                "to": level.value,
+                "source": source,
+                "reasons": list(reasons),
+            },
+        )
+        changed = await self._contacts.load(tx, contact.id)
+        assert changed is not None
+        await self._alert_supervisor_if_imminent(tx, changed)
+        log.info("risk_raised", contact_id=contact.id, risk=level.value, source=source)
         return changed
+
+    # -- surge mode (mass incidents) -------------------------------------------------------
+
+    async def surge(self) -> SurgeMode | None:
+        """The surge mode in force (a mass incident is live), if any."""
+        return await current_surge(self._db)
+
+    async def tag_affected_on_arrival(
+        self, contact_id: int, via: str, incident_id: int | None = None
+    ) -> Contact | None:
+        """The person said the incident affected them (IVR key 1, the chat's "yes").
+
+        The contact is tagged with the live incident and, when its risk is below the
+        surge's `affected_min_risk`, raised to it through the ordinary risk rise (source
+        `incident`, reason `incident.affected`): that rise is the whole priority rule, so
+        affected people are answered before the merely worried of the same wait, and the
+        queue needs no second ordering. Tag and rise are one transaction. A contact already
+        tagged with this incident (a retried webhook) is left as it is: no second event.
+
+        Returns None, changing nothing, when no surge is on, or when `incident_id` (the
+        incident the caller was asked about) is no longer the live one: the question's
+        premise has gone, and `affected` from a page or a key is then simply ignored.
+        """
+        async with self._db.transaction() as tx:
+            surge = await current_surge(tx)
+            if surge is None or (incident_id is not None and incident_id != surge.incident_id):
+                return None
+            contact = await self._load(tx, contact_id)
+            if contact.incident_id is not None:
+                return contact  # already tagged (a retry); a tag is never moved silently
+            contact = await self._tag(tx, contact, surge, via, "caller")
+            return await self._raise_in(
+                tx, contact, surge.affected_min_risk, "incident", ["incident.affected"]
+            )
+
+    async def counsellor_tags_affected(self, contact_id: int, counsellor_id: int) -> Contact:
+        """The counsellor holding a contact records that the incident affected the person.
+
+        Only while a surge is on (409 `no_surge` otherwise) and only by the holder (403
+        `not_yours`). It tags and does not raise the risk: the person is already with a
+        counsellor, who sets the level with the assessment; an automatic rise would only
+        overrule their judgement (the queue priority matters only to people still waiting).
+        Tagging twice is harmless; a contact tagged with an earlier incident is not moved.
+        """
+        async with self._db.transaction() as tx:
+            contact = await self._load(tx, contact_id)
+            self._check_holder(contact, counsellor_id)
+            if contact.state not in HELD_STATES:
+                raise Conflict("this contact is no longer with you", code="not_active")
+            surge = await current_surge(tx)
+            if surge is None:
+                raise Conflict(
+                    "no incident is live: the surge mode has ended, so there is nothing to tag",
+                    code="no_surge",
+                )
+            if contact.incident_id == surge.incident_id:
+                return contact
+            if contact.incident_id is not None:
+                raise Conflict(
+                    f"this contact is already tagged with incident {contact.incident_id}",
+                    code="tagged_other_incident",
+                )
+            return await self._tag(tx, contact, surge, "counsellor", f"user:{counsellor_id}")
+
+    async def _tag(
+        self, tx: Transaction, contact: Contact, surge: SurgeMode, via: str, actor: str
+    ) -> Contact:
+        await self._contacts.tag_incident(tx, contact.id, surge.incident_id)
+        await tx.append_event(
+            "contact.incident_tagged",
+            f"contact:{contact.id}",
+            actor,
+            {"incident_id": surge.incident_id, "via": via},
+        )
+        log.info("contact_incident_tagged", contact_id=contact.id, via=via)
+        tagged = await self._contacts.load(tx, contact.id)
+        assert tagged is not None
+        return tagged
 
     async def assess(
         self, contact_id: int, counsellor_id: int, form: Mapping[str, object]

@@ -152,6 +152,7 @@ async def test_websockets_check_origin_and_identity(
             "state",
             "waiting_since",
             "position",
+            "incident_id",  # the mass incident's number (surge mode), never anything said
         }
 
 

@@ -7,6 +7,12 @@ reply is ever sent to a number that texted STOP until it texts START.
 
 A reply is stored as `pending` in the same transaction as the message, then handed to the
 provider; a restart between the two leaves it pending, and the sweeper sends it then.
+
+Surge mode: while a mass incident is live, the automatic first reply also carries the
+incident's chat announcement, so someone who texts learns what a caller hears. A text is not
+tagged as affected: SMS has no question step (asking would cost an outbound text to someone
+who may not want one, and a free-text answer cannot be read as yes/no safely), so the
+counsellor who takes the text asks, and tags it from the console.
 """
 
 from __future__ import annotations
@@ -61,8 +67,18 @@ class SmsChannel:
             return response
         log.info("sms_received", contact_id=contact.id, new_contact=is_new)
         if is_new and not await self._conversations.opted_out(number):
-            response.message(self._config.telephony.texts["sms_received"])
+            response.message(await self._first_reply(contact))
         return response
+
+    async def _first_reply(self, contact: Contact) -> str:
+        """The acknowledgement of a new text, with the incident's announcement during a surge."""
+        text = self._config.telephony.texts["sms_received"]
+        surge = await self._conversations.surge()
+        if surge is None:
+            return text
+        # Chinese sentences follow one another without a space; English ones need one.
+        joiner = "" if contact.lang.startswith("zh") else " "
+        return text + joiner + surge.text("chat_announcement", contact.lang)
 
     async def deliver(self, contact: Contact, message: Message) -> str:
         """Hand a counsellor's reply to the provider; returns the delivery status recorded."""

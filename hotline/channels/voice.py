@@ -9,6 +9,15 @@ the head of the queue), hung up while waiting (abandoned, with the time waited),
 
 Risk and district chosen in the IVR travel in the action URLs' query strings, which the
 signature covers, so nothing is stored for a caller who hangs up during the greeting.
+
+Surge mode (a mass incident is live, `hotline.surge`): after the greeting the caller hears the
+incident's announcement and one question of its own, "affected by the incident? 1 yes, 2 no",
+before the danger question. It is a separate `<Gather>` with its own action URL, so its keys
+never mean anything at another step (9 is still the danger key there too; the district and
+callback keys are asked later, each in its own step). No key, or any other key, is "not
+affected" and the call goes on: the question is never a dead end. The answer rides in the
+query string (`affected=<incident id>`) like the danger answer, and the tag is made when the
+contact is created, idempotently, so a retried webhook does not tag twice.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from hotline.contacts import Channel, Contact, ContactState
 from hotline.conversations import Conversations
 from hotline.counsellors import Counsellors
 from hotline.risk import RiskLevel
+from hotline.surge import SurgeMode
 from hotline.users import Users
 from hotline.web import keys
 
@@ -34,6 +44,7 @@ QUEUE_NAME = "hotline"
 LANGUAGE = "zh-CN"
 DANGER_KEY = "9"
 CALLBACK_KEY = "1"
+AFFECTED_KEY = "1"  # at the surge question only; 2 (or anything else, or nothing) is "not"
 GATHER_SECONDS = 5
 
 
@@ -67,29 +78,58 @@ class VoiceChannel:
 
     # -- the IVR ---------------------------------------------------------------------------
 
-    def greeting(self) -> VoiceResponse:
-        """Greeting, confidentiality (and recording notice), then the danger question."""
+    async def greeting(self) -> VoiceResponse:
+        """Greeting, (the surge announcement,) confidentiality (and recording notice), then
+        the affected question during a surge, else the danger question."""
+        surge = await self._conversations.surge()
         response = VoiceResponse()
         self._say(response, "greeting")
+        if surge is not None:
+            response.say(surge.text("ivr_announcement", LANGUAGE), language=LANGUAGE)
         self._say(response, "confidentiality")
         if self._telephony.recording_enabled:
             self._say(response, "recording_notice")
-        gather = response.gather(
-            num_digits=1,
-            timeout=GATHER_SECONDS,
-            action=self._url("/twilio/voice/danger"),
-            method="POST",
-        )
-        self._say(gather, "danger_prompt")
-        response.redirect(self._url("/twilio/voice/danger"), method="POST")
+        if surge is not None:
+            self._ask_affected(response, surge)
+        else:
+            self._ask_danger(response, affected=None)
         return response
 
-    async def after_danger(self, form: Mapping[str, str]) -> VoiceResponse:
+    def _ask_affected(self, response: VoiceResponse, surge: SurgeMode) -> None:
+        url = self._url(f"/twilio/voice/affected?incident={surge.incident_id}")
+        gather = response.gather(num_digits=1, timeout=GATHER_SECONDS, action=url, method="POST")
+        gather.say(surge.text("affected_question", LANGUAGE), language=LANGUAGE)
+        # No key within the timeout: the same step without Digits, i.e. "not affected".
+        response.redirect(url, method="POST")
+
+    def _ask_danger(self, response: VoiceResponse, *, affected: int | None) -> None:
+        url = self._url("/twilio/voice/danger" + _affected_query("?", affected))
+        gather = response.gather(num_digits=1, timeout=GATHER_SECONDS, action=url, method="POST")
+        self._say(gather, "danger_prompt")
+        response.redirect(url, method="POST")
+
+    async def after_affected(self, form: Mapping[str, str], incident_id: int) -> VoiceResponse:
+        """Remember the affected answer; then the danger question as on any day.
+
+        A caller who presses the danger key here (they know the line, or cannot wait) is
+        taken as in danger at once rather than asked again: 9 means danger at every step.
+        """
+        digits = form.get("Digits", "")
+        if digits == DANGER_KEY:
+            return await self.after_danger(form, affected=None)
+        affected = incident_id if digits == AFFECTED_KEY else None
+        response = VoiceResponse()
+        self._ask_danger(response, affected=affected)
+        return response
+
+    async def after_danger(
+        self, form: Mapping[str, str], *, affected: int | None = None
+    ) -> VoiceResponse:
         """Remember the danger answer; ask for the district or go to the queue."""
         danger = "1" if form.get("Digits", "") == DANGER_KEY else "0"
         if not self._telephony.ask_district:
-            return await self.enqueue(form, danger=danger == "1", district=None)
-        url = self._url(f"/twilio/voice/district?danger={danger}")
+            return await self.enqueue(form, danger=danger == "1", district=None, affected=affected)
+        url = self._url(f"/twilio/voice/district?danger={danger}" + _affected_query("&", affected))
         response = VoiceResponse()
         gather = response.gather(num_digits=1, timeout=GATHER_SECONDS, action=url, method="POST")
         self._say(gather, "district_prompt")
@@ -105,13 +145,27 @@ class VoiceChannel:
         return None
 
     async def enqueue(
-        self, form: Mapping[str, str], *, danger: bool, district: str | None
+        self,
+        form: Mapping[str, str],
+        *,
+        danger: bool,
+        district: str | None,
+        affected: int | None = None,
     ) -> VoiceResponse:
-        """Create the contact and hold the caller, or send them to the backup if nobody is there."""
+        """Create the contact and hold the caller, or send them to the backup if nobody is there.
+
+        `affected` is the incident the caller said affected them: tagged (and the risk
+        raised to the surge's floor) before they hold, so their place is right from the start.
+        """
         risk = RiskLevel.IMMINENT if danger else RiskLevel.NONE
         contact = await self._conversations.start_call(
             form["CallSid"], form["From"], risk, district
         )
+        if affected is not None and contact.state is ContactState.QUEUED:
+            tagged = await self._conversations.tag_affected_on_arrival(
+                contact.id, "ivr", incident_id=affected
+            )
+            contact = tagged or contact
         if contact.state is not ContactState.QUEUED:
             return self._hang_up()  # a retried webhook for a call already dealt with
         if await self._counsellors.available_count() == 0:
@@ -327,6 +381,16 @@ def _dial_target(dial: Dial, kind: str, target: str, answered: str, contact_id: 
         )
 
 
+def _affected_query(joiner: str, affected: int | None) -> str:
+    """`?affected=N` / `&affected=N` for a caller who said incident N affected them."""
+    return "" if affected is None else f"{joiner}affected={affected}"
+
+
+def _incident_param(value: str | None) -> int | None:
+    """An incident id from a (signed) query parameter, or None."""
+    return int(value) if value and value.isdigit() else None
+
+
 def _int(value: str | None) -> int:
     try:
         return max(0, int(value or 0))
@@ -354,18 +418,33 @@ def setup_voice(app: web.Application) -> None:
 
     async def incoming(request: web.Request) -> web.Response:
         await _form(request, "From")
-        return twiml(request.app[channel_key].greeting())
+        return twiml(await request.app[channel_key].greeting())
+
+    async def affected(request: web.Request) -> web.Response:
+        form = await _form(request, "From")
+        incident = _incident_param(request.query.get("incident"))
+        if incident is None:
+            raise web.HTTPBadRequest(text="missing incident")
+        return twiml(await request.app[channel_key].after_affected(form, incident))
 
     async def danger(request: web.Request) -> web.Response:
         form = await _form(request, "From")
-        return twiml(await request.app[channel_key].after_danger(form))
+        affected_incident = _incident_param(request.query.get("affected"))
+        return twiml(await request.app[channel_key].after_danger(form, affected=affected_incident))
 
     async def district(request: web.Request) -> web.Response:
         form = await _form(request, "From")
         channel = request.app[channel_key]
         chosen = channel.district_for(form.get("Digits", ""))
         danger_pressed = request.query.get("danger") == "1"
-        return twiml(await channel.enqueue(form, danger=danger_pressed, district=chosen))
+        return twiml(
+            await channel.enqueue(
+                form,
+                danger=danger_pressed,
+                district=chosen,
+                affected=_incident_param(request.query.get("affected")),
+            )
+        )
 
     async def wait(request: web.Request) -> web.Response:
         form = await _form(request)
@@ -402,6 +481,7 @@ def setup_voice(app: web.Application) -> None:
 
     for path, handler in (
         ("/twilio/voice", incoming),
+        ("/twilio/voice/affected", affected),
         ("/twilio/voice/danger", danger),
         ("/twilio/voice/district", district),
         ("/twilio/voice/wait", wait),

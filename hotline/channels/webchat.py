@@ -7,6 +7,10 @@ resumes it. Size and rate limits answer abuse with a clear error frame, never a 
 The browser also keeps a random identity across conversations (`hotline.chatIdentity`); its
 keyed hash links a returning person's chats, as a number links calls and texts. It is only
 ever stored hashed, and a malformed one is ignored: nobody is refused over it.
+
+Surge mode (a mass incident is live): the page asks `GET /chat/api/surge` for the incident's
+announcement and the "affected?" question, and the start request says `affected: true|false`;
+a yes tags the contact and raises it to the surge's least risk, as key 1 does on the phone.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ ENDED_STATES = {
     ContactState.TRANSFERRED,
 }
 
+# The chat's own wording of the surge question. The plan's `affected_question` is written for
+# the keypad ("…press 1; otherwise press 2"), which means nothing on a page; the page shows the
+# plan's chat announcement (naming the incident) above this and offers yes / no.
+CHAT_AFFECTED_QUESTION = {
+    "zh": "您本人或家人是否受到了这次事件的影响？",
+    "en": "Were you or your family affected by this incident?",
+}
+
 ERRORS = {
     "too_fast": "You are sending messages very quickly; please wait a moment.",
     "bad_request": "That could not be understood; please send text.",
@@ -67,6 +79,26 @@ async def chat_options(request: web.Request) -> web.Response:
     )
 
 
+async def chat_surge(request: web.Request) -> web.Response:
+    """GET /chat/api/surge[?lang=]: is a mass incident live, and what the page should say.
+
+    Public and personal-data free: the announcement and question in the page's language.
+    """
+    config = request.app[keys.CONFIG]
+    surge = await request.app[keys.CONVERSATIONS].surge()
+    if surge is None:
+        body: dict[str, Any] = {"active": False, "announcement": None, "question": None}
+    else:
+        lang = page_language(request, config)
+        body = {
+            "active": True,
+            "announcement": surge.text("chat_announcement", lang),
+            "question": CHAT_AFFECTED_QUESTION["en" if lang.startswith("en") else "zh"],
+        }
+    # Never cached: the page must stop asking the moment the incident stands down.
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
 async def start_conversation(request: web.Request) -> web.Response:
     """POST /chat/api/conversations: queue a new contact and hand back its resume token."""
     if not request.app[keys.CHAT_START_LIMITER].allow(str(request.remote)):
@@ -86,6 +118,9 @@ async def start_conversation(request: web.Request) -> web.Response:
     answers = body.get("screener") or {}
     if not isinstance(answers, dict):
         return error_response(400, "bad_request", "screener must be an object of answers")
+    affected = body.get("affected")
+    if affected is not None and not isinstance(affected, bool):
+        return error_response(400, "bad_request", "affected must be true or false")
     screened = screen(answers)  # before anything is stored: bad answers change nothing
     conversations = request.app[keys.CONVERSATIONS]
     contact, token = await conversations.start_webchat(
@@ -93,6 +128,9 @@ async def start_conversation(request: web.Request) -> web.Response:
     )
     if screened.level is not RiskLevel.NONE:
         await conversations.raise_risk(contact.id, screened.level, "screener", screened.reasons)
+    if affected:
+        # Ignored (None) when no surge is on: a page left open after the stand-down.
+        await conversations.tag_affected_on_arrival(contact.id, "chat")
     return web.json_response({"contact_id": contact.id, "token": token}, status=201)
 
 
@@ -233,5 +271,6 @@ def setup_chat(app: web.Application) -> None:
     """Routes of the public chat."""
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/api/options", chat_options)
+    app.router.add_get("/chat/api/surge", chat_surge)
     app.router.add_post("/chat/api/conversations", start_conversation)
     app.router.add_get("/chat/ws", chat_socket)

@@ -235,6 +235,13 @@ class ContactRepository:
             (level.value, level.rank, to_iso(tx.clock.now()), contact_id),
         )
 
+    async def tag_incident(self, tx: Transaction, contact_id: int, incident_id: int) -> None:
+        """Tag the contact with the mass incident that affected its person."""
+        await tx.execute(
+            "UPDATE contacts SET incident_id = ?, updated_at = ? WHERE id = ?",
+            (incident_id, to_iso(tx.clock.now()), contact_id),
+        )
+
     async def flag_callback(self, tx: Transaction, contact_id: int) -> None:
         """The caller asked to be called back instead of holding."""
         await tx.execute("UPDATE contacts SET callback_requested = 1 WHERE id = ?", (contact_id,))
@@ -763,4 +770,5 @@ def _contact(row: aiosqlite.Row) -> Contact:
         call_sid=row["call_sid"],
         transferred_to=row["transferred_to"],
         callback_requested=bool(row["callback_requested"]),
+        incident_id=row["incident_id"],
     )

@@ -7,6 +7,10 @@ conversation in progress. Opening a contact one does not hold is an audited even
 Repeat callers: the contact's person is recognised by keyed hash; the counsellor serving them
 sees how often they reached the line and any open follow-up case, and may open their earlier
 wrap-ups, which is recorded (`audit.history_opened`) in the same transaction as the read.
+
+Surge mode (a mass incident is live): every contact row carries `incident_id` (the queue and
+the contact view show an "事件" tag), the state and a `surge` frame say whether a surge is on,
+and the counsellor holding a contact may tag it as affected (`POST …/affected`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ def queue_item(contact: Contact, position: int | None = None) -> dict[str, Any]:
         "state": contact.state.value,
         "waiting_since": contact.waiting_since.isoformat(),
         "position": position,
+        # The incident the person said affected them (a number, no personal data), or None.
+        "incident_id": contact.incident_id,
     }
 
 
@@ -117,6 +123,14 @@ async def _me(app: web.Application, staff: Staff) -> dict[str, Any]:
         "role": staff.user.role.value,
         "presence": presence.status.value,
     }
+
+
+async def _surge_json(app: web.Application) -> dict[str, Any] | None:
+    """Whether a mass incident is live, as the console needs it (the tag button shows)."""
+    surge = await app[keys.CONVERSATIONS].surge()
+    if surge is None:
+        return None
+    return {"incident_id": surge.incident_id, "affected_min_risk": surge.affected_min_risk.value}
 
 
 async def _floor(app: web.Application) -> dict[str, Any]:
@@ -219,6 +233,7 @@ async def console_state(request: web.Request) -> web.Response:
             "queue": await _queue_json(app),
             "my_contacts": await contact_summaries(app, held),
             "floor": await _floor(app) if staff.user.role is Role.SUPERVISOR else None,
+            "surge": await _surge_json(app),
             "server_time": app[keys.CLOCK].now().isoformat(),
         }
     )
@@ -297,6 +312,19 @@ async def post_protocol_step(request: web.Request) -> web.Response:
     return web.json_response(
         await contact_detail(request.app, await conversations.get(contact_id)), status=201
     )
+
+
+async def post_affected(request: web.Request) -> web.Response:
+    """POST /console/api/contacts/{id}/affected: the person I hold was affected by the incident.
+
+    Only while a surge is on (409 `no_surge`), only by the counsellor holding the contact
+    (403 `not_yours`); appends `contact.incident_tagged` (via `counsellor`).
+    """
+    staff = await require_staff(request, CONSOLE_ROLES, csrf=True)
+    contact = await request.app[keys.CONVERSATIONS].counsellor_tags_affected(
+        int(request.match_info["contact_id"]), staff.user.id
+    )
+    return web.json_response(await contact_detail(request.app, contact))
 
 
 def _call_not_connected() -> web.Response:
@@ -570,6 +598,9 @@ class _ConsoleView:
         if self.supervisor:
             await self.ws.send_json({"type": "floor", "floor": await _floor(self.app)})
 
+    async def send_surge(self) -> None:
+        await self.ws.send_json({"type": "surge", "surge": await _surge_json(self.app)})
+
     async def follow(self, subscription: Subscription) -> None:
         conversations = self.app[keys.CONVERSATIONS]
         while not self.ws.closed:
@@ -603,6 +634,8 @@ class _ConsoleView:
                     changed.add(int(event.subject.split(":")[1]))
                     if event.data.get("from_counsellor") == self.staff.user.id:
                         left_me.add(int(event.subject.split(":")[1]))
+                elif event.kind in ("surge.started", "surge.ended"):
+                    await self.send_surge()
                 elif event.kind == "counsellor.presence":
                     floor_moved = True
                     if event.subject == f"user:{self.staff.user.id}":
@@ -662,6 +695,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
             await view.send_me()
             await view.send_queue()
             await view.send_floor()
+            await view.send_surge()
             for waiting in await app[keys.CONVERSATIONS].queue(limit=20):
                 if waiting.risk is RiskLevel.IMMINENT:  # offered again after a reload
                     await view.send_urgent(waiting.id)
@@ -691,6 +725,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/take", take_contact)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/assessment", post_assessment)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/protocol", post_protocol_step)
+    app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/affected", post_affected)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/wrap-up", wrap_up)
     app.router.add_get(r"/console/api/contacts/{contact_id:\d+}/caller", get_caller)
     app.router.add_post(r"/console/api/contacts/{contact_id:\d+}/history", post_history)

@@ -33,7 +33,10 @@
     endCancel: $("end-cancel"),
     ended: $("ended"),
     endedText: $("ended-text"),
-    newChat: $("new-chat")
+    newChat: $("new-chat"),
+    surgeAnnouncement: $("surge-announcement"),
+    surgeQuestion: $("surge-question"),
+    surgeQuestionText: $("surge-question-text")
   };
 
   let maxChars = 2000;
@@ -49,6 +52,8 @@
    * so an error frame (too_fast, too_long) never loses what the person typed. */
   let pending = null;
   let pendingRaw = null;
+  /* Surge mode: a mass incident is live and the start form asks whether it affected them. */
+  let surgeActive = false;
 
   /* ---- storage ---- */
 
@@ -456,8 +461,15 @@
     return out;
   }
 
+  /* The surge question's answer: true only for an explicit "yes" while it is asked. */
+  function affectedAnswer() {
+    if (!surgeActive) return false;
+    const picked = document.querySelector('input[name="affected"]:checked');
+    return picked !== null && picked.value === "yes";
+  }
+
   function startBody(district, screener) {
-    const body = { district, lang: I.lang };
+    const body = { district, lang: I.lang, affected: affectedAnswer() };
     if (screener) body.screener = screener;
     const identity = chatIdentity();
     if (identity) body.identity = identity;
@@ -580,7 +592,35 @@
     el.statusHint.hidden = true;
     setStatus("chat.status.connecting");
     showIntro();
+    loadSurge();
     el.start.focus();
+  }
+
+  /* ---- surge mode ---- */
+
+  /* Ask the server whether an incident is live, in the page's language. Without an answer
+   * (network trouble) nothing is shown and the chat starts as on any day. */
+  async function loadSurge() {
+    let data = null;
+    try {
+      const res = await fetch("/chat/api/surge?lang=" + encodeURIComponent(I.lang), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      });
+      if (res.ok) data = await res.json();
+    } catch (_e) {
+      data = null;
+    }
+    surgeActive = Boolean(data && data.active === true);
+    if (surgeActive && data.announcement) I.setText(el.surgeAnnouncement, data.announcement);
+    el.surgeAnnouncement.hidden = !(surgeActive && data.announcement);
+    if (surgeActive && data.question) I.setText(el.surgeQuestionText, data.question);
+    el.surgeQuestion.hidden = !(surgeActive && data.question);
+    if (!surgeActive) {
+      for (const input of el.surgeQuestion.querySelectorAll('input[name="affected"]')) {
+        input.checked = false;
+      }
+    }
   }
 
   /* ---- options ---- */
@@ -650,10 +690,12 @@
   I.onChange(() => {
     /* times use the same format in both languages; the rest re-translates itself */
     updateCounter();
+    loadSurge(); /* the announcement and question come from the server in each language */
   });
 
   updateCounter();
   loadOptions();
+  loadSurge();
 
   token = loadToken();
   if (token) {

@@ -5,10 +5,9 @@
   const I = window.I18n;
   const $ = (id) => document.getElementById(id);
 
-  const { meta, make, hideMessage } = window.StaffPage;
+  const { meta, make, hideMessage, liveSocket } = window.StaffPage;
   const PAGE_ROLE = meta("user-role");
   const PAGE_USER_ID = meta("user-id");
-  const MAX_BACKOFF_MS = 30000;
   const LIVE_STATES = new Set(["offered", "active"]);
   const GONE_STATES = new Set(["closed", "abandoned", "transferred"]);
   const RISK_ORDER = ["imminent", "high", "moderate", "low", "none"];
@@ -49,9 +48,6 @@
     callers: new Map(),
     history: null, /* { key, data, openedAt } */
     phoneAsked: new Set(), /* contacts whose wrap-up the server asked a number for */
-    ws: null,
-    wsAttempts: 0,
-    wsTimer: null,
     busy: { take: false, presence: false, reply: false, note: false, end: false, wrap: false,
       history: false },
     leaving: false
@@ -270,6 +266,7 @@
       tr.appendChild(ch);
       const rk = make("td");
       rk.appendChild(riskBadge(q.risk));
+      if (q.incident_id) rk.appendChild(incidentTag(q.incident_id));
       tr.appendChild(rk);
       const w = make("td", "col-time");
       w.appendChild(ticker(q.waiting_since));
@@ -446,6 +443,7 @@
         I.set(e, "console.my.person_ended");
         flags.appendChild(e);
       }
+      if (c.incident_id) flags.appendChild(incidentTag(c.incident_id));
       if (flags.childNodes.length) btn.appendChild(flags);
 
       btn.addEventListener("click", () => selectContact(c.id));
@@ -758,6 +756,7 @@
     renderNotes(d);
     renderRiskForms(key, c, d, observing);
     renderDispatchRequest(key, c, observing);
+    renderIncident(key, c, observing);
 
     if (showWrap && wrapWasHidden) {
       if (focusWasInReply || document.activeElement === document.body) $("wrap-category").focus();
@@ -2257,6 +2256,66 @@
     if (!$("protocol").hidden) $("protocol").focus();
   }
 
+  /* ------------------------------------------------------------ surge mode */
+
+  /* The live incident ({incident_id, affected_min_risk}) or null; from the state and the
+   * socket's `surge` frames. While it is on, the holder may tag a contact as affected. */
+  let surgeNow = null;
+  let tagging = false;
+
+  /* "⚑ 事件": a contact tagged with an incident (text, never colour alone). */
+  function incidentTag(incidentId) {
+    const tag = make("span", "flag flag-incident");
+    const glyph = make("span", "incident-glyph", "⚑ ");
+    glyph.setAttribute("aria-hidden", "true");
+    const word = make("span");
+    I.set(word, "console.incident.tag");
+    tag.append(glyph, word);
+    tag.title = I.t("console.incident.tag_title", { id: incidentId });
+    return tag;
+  }
+
+  function applySurge(surge) {
+    surgeNow = surge || null;
+    if (S.selected !== null) renderConversation();
+  }
+
+  function renderIncident(key, c, observing) {
+    const tag = $("contact-incident");
+    if (c.incident_id) {
+      tag.replaceChildren(incidentTag(c.incident_id));
+      tag.title = I.t("console.incident.tag_title", { id: c.incident_id });
+    }
+    tag.hidden = !c.incident_id;
+    const held = c.state === "offered" || c.state === "active" || c.state === "wrap_up";
+    const btn = $("contact-affected");
+    btn.hidden = !(surgeNow && held && !c.incident_id && !observing && S.contacts.has(key));
+    if (btn.hidden) hideMessage($("affected-error"));
+  }
+
+  async function tagAffected() {
+    if (tagging || S.selected === null || S.observing) return;
+    const key = String(S.selected);
+    const err = $("affected-error");
+    hideMessage(err);
+    tagging = true;
+    const btn = $("contact-affected");
+    btn.setAttribute("aria-busy", "true");
+    const r = await api("POST", "/console/api/contacts/" + encodeURIComponent(key) + "/affected");
+    tagging = false;
+    btn.removeAttribute("aria-busy");
+    if (r.ok && r.data && r.data.id !== undefined) {
+      mergeDetail(r.data);
+      upsertSummary(summaryOf(r.data), { silent: true });
+      renderMyContacts();
+      renderConversation();
+      $("contact-incident").focus();
+      return;
+    }
+    if (r.data && r.data.error === "no_surge") applySurge(null);
+    showError(err, r.data || {}, false);
+  }
+
   /* A `contact` frame for a contact I hold: did its risk go up from what this page had? */
   let riskRise = null;
 
@@ -2569,6 +2628,7 @@
     }
 
     S.floor = d.floor || null;
+    if (Object.prototype.hasOwnProperty.call(d, "surge")) surgeNow = d.surge || null;
     renderFloor();
     renderMyContacts();
 
@@ -2602,75 +2662,18 @@
 
   /* ------------------------------------------------------------- websocket */
 
-  function wsUrl() {
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/console/ws";
-  }
-
-  function showBanner() {
-    const banner = $("connection-banner");
-    I.set($("connection-text"), "console.connection.lost", { n: Math.max(1, S.wsAttempts) });
-    banner.hidden = false;
-  }
-
-  function scheduleWs() {
-    clearTimeout(S.wsTimer);
-    const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, S.wsAttempts));
-    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-    S.wsAttempts += 1;
-    showBanner();
-    S.wsTimer = setTimeout(connectWs, delay);
-  }
-
-  function connectWs() {
-    clearTimeout(S.wsTimer);
-    S.wsTimer = null;
-    if (S.leaving) return;
-    if (S.ws && (S.ws.readyState === WebSocket.OPEN || S.ws.readyState === WebSocket.CONNECTING)) return;
-    let sock;
-    try {
-      sock = new WebSocket(wsUrl());
-    } catch (_e) {
-      scheduleWs();
-      return;
-    }
-    S.ws = sock;
-    sock.addEventListener("open", () => {
-      if (sock !== S.ws) return;
-      S.wsAttempts = 0;
+  const consoleSocket = liveSocket(S, {
+    path: "/console/ws",
+    onFrame: handleFrame,
+    onUp() {
       $("connection-banner").hidden = true;
       loadState(); /* resync: frames may have been missed before or between connections */
-    });
-    sock.addEventListener("message", (ev) => {
-      if (sock !== S.ws) return;
-      let f;
-      try {
-        f = JSON.parse(ev.data);
-      } catch (_e) {
-        return;
-      }
-      if (f && typeof f === "object") handleFrame(f);
-    });
-    sock.addEventListener("close", () => {
-      if (sock !== S.ws) return;
-      S.ws = null;
-      if (S.leaving) return;
-      scheduleWs();
-    });
-  }
-
-  function reconnectNow() {
-    S.wsAttempts = 0;
-    if (S.ws) {
-      const old = S.ws;
-      S.ws = null;
-      try {
-        old.close();
-      } catch (_e) {
-        /* ignore */
-      }
+    },
+    onDown(attempts) {
+      I.set($("connection-text"), "console.connection.lost", { n: Math.max(1, attempts) });
+      $("connection-banner").hidden = false;
     }
-    connectWs();
-  }
+  });
 
   /* Wait alarms (supervisors): a banner that stays until acknowledged, and a tone. */
   const alarms = [];
@@ -2736,10 +2739,6 @@
   const MINUTE = 60 * 1000;
   const HOUR = 60 * MINUTE;
   const FU = {
-    ws: null,
-    attempts: 0,
-    timer: null,
-    live: false, /* the socket said hello and has not closed since */
     counts: null, /* the last counts read: {overdue, due_today, upcoming} */
     stale: false, /* the last read failed: the counts shown may be old */
     loading: false,
@@ -2747,6 +2746,15 @@
     settle: null,
     alarms: [] /* newest first */
   };
+
+  /* Live once the server says hello: subscribed, so nothing from there on is missed. */
+  const followupSocket = liveSocket(S, {
+    path: "/api/followups/ws",
+    enabled: followupViewer,
+    upOn: (f) => f.type === "hello",
+    onFrame: handleFollowupFrame,
+    onDown: renderFollowupLink
+  });
 
   function followupViewer() {
     return FOLLOWUP_ROLES.has((S.me && S.me.role) || PAGE_ROLE);
@@ -2771,9 +2779,9 @@
     I.set(todayNode, "console.fu.today", { n: today === null ? "–" : today });
     todayNode.dataset.count = today === null ? "" : String(today);
     todayNode.classList.toggle("is-due", today !== null && today > 0);
-    link.dataset.live = FU.live ? "true" : "false";
+    link.dataset.live = followupSocket.live ? "true" : "false";
     const status = $("followups-status");
-    if (!FU.live && FU.attempts > 0) {
+    if (!followupSocket.live && followupSocket.attempts > 0) {
       I.set(status, "console.fu.reconnecting");
       status.hidden = false;
     } else if (FU.stale) {
@@ -2926,8 +2934,7 @@
   function handleFollowupFrame(f) {
     if (f.type === "hello") {
       if (f.now) setServerTime(f.now);
-      FU.live = true; /* subscribed: nothing from here on is missed */
-      renderFollowupLink();
+      renderFollowupLink(); /* followupSocket is live now */
       loadFollowupCounts(); /* whatever changed while the socket was away */
     } else if (f.type === "changed") {
       /* the undecided list (case_id null, a contact's event) is not counted here */
@@ -2937,63 +2944,6 @@
       addFollowupAlarm(f);
       refreshFollowupsSoon();
     }
-  }
-
-  function scheduleFollowupSocket() {
-    clearTimeout(FU.timer);
-    const base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, FU.attempts));
-    FU.attempts += 1;
-    renderFollowupLink();
-    FU.timer = setTimeout(connectFollowups, Math.round(base * (0.75 + Math.random() * 0.5)));
-  }
-
-  function connectFollowups() {
-    clearTimeout(FU.timer);
-    FU.timer = null;
-    if (S.leaving || !followupViewer()) return;
-    if (FU.ws && (FU.ws.readyState === WebSocket.OPEN || FU.ws.readyState === WebSocket.CONNECTING)) return;
-    let sock;
-    try {
-      sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/followups/ws");
-    } catch (_e) {
-      scheduleFollowupSocket();
-      return;
-    }
-    FU.ws = sock;
-    sock.addEventListener("message", (ev) => {
-      if (sock !== FU.ws) return;
-      let f;
-      try {
-        f = JSON.parse(ev.data);
-      } catch (_e) {
-        return;
-      }
-      if (!f || typeof f !== "object") return;
-      if (f.type === "hello") FU.attempts = 0;
-      handleFollowupFrame(f);
-    });
-    sock.addEventListener("close", () => {
-      if (sock !== FU.ws) return;
-      FU.ws = null;
-      FU.live = false;
-      if (S.leaving) return;
-      scheduleFollowupSocket();
-    });
-  }
-
-  function reconnectFollowupsNow() {
-    FU.attempts = 0;
-    if (FU.ws) {
-      const old = FU.ws;
-      FU.ws = null;
-      FU.live = false;
-      try {
-        old.close();
-      } catch (_e) {
-        /* ignore */
-      }
-    }
-    connectFollowups();
   }
 
   $("followup-alarm-ack").addEventListener("click", dismissFollowupAlarms);
@@ -3036,6 +2986,9 @@
           S.me = Object.assign({}, S.me || {}, f.me);
           renderMe();
         }
+        break;
+      case "surge":
+        applySurge(f.surge);
         break;
       case "floor":
         S.floor = f.floor || null;
@@ -3103,8 +3056,9 @@
   $("incoming-answer").addEventListener("click", answerIncoming);
   $("incoming-decline").addEventListener("click", declineIncoming);
   $("call-mute").addEventListener("click", toggleMute);
-  $("reconnect-now").addEventListener("click", reconnectNow);
+  $("reconnect-now").addEventListener("click", consoleSocket.reconnectNow);
   $("dispatch-open").addEventListener("click", toggleDispatch);
+  $("contact-affected").addEventListener("click", tagAffected);
   $("dispatch-cancel").addEventListener("click", toggleDispatch);
   $("dispatch-request").addEventListener("submit", submitDispatch);
   $("dispatch-summary").addEventListener("keydown", (ev) => enterSends(ev, submitDispatch, true));
@@ -3133,23 +3087,9 @@
     }
   });
 
-  window.addEventListener("online", () => {
-    if (!S.ws) reconnectNow();
-    if (!FU.ws) reconnectFollowupsNow();
-  });
-  window.addEventListener("pagehide", () => {
-    S.leaving = true;
-  });
-  window.addEventListener("pageshow", (ev) => {
-    if (ev.persisted) {
-      S.leaving = false;
-      reconnectNow();
-      reconnectFollowupsNow();
-    }
-  });
   /* a tab in the background runs its timers late: catch up when it is looked at again */
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && FU.ws) loadFollowupCounts();
+    if (document.visibilityState === "visible" && followupSocket.socket) loadFollowupCounts();
   });
 
   I.onChange(() => {
@@ -3180,7 +3120,7 @@
   }, FU_REFRESH_MS);
 
   loadOptions();
-  loadState().then(connectWs, connectWs);
-  connectFollowups();
+  loadState().then(consoleSocket.connect, consoleSocket.connect);
+  followupSocket.connect();
   startVoice().catch((err) => showVoiceError(err));
 })();
