@@ -28,13 +28,13 @@ from dispatch.web.board import dispatch_json
 from hotline.channels.twilio_api import text_receipt, twiml
 from hotline.clock import to_iso
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hotline.events import Event, Subscription
+from hotline.events import Event
 from hotline.risk import RiskLevel
 from hotline.users import Role, User
 from hotline.web import keys
 from hotline.web.auth import current_staff, origin_allowed, require_staff
 from hotline.web.pages import page_language, render
-from hotline.web.websockets import serve_listening_page
+from hotline.web.websockets import EventFeed, serve_listening_page
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -361,40 +361,22 @@ async def caring_status(request: web.Request) -> web.Response:
 # -- live updates --------------------------------------------------------------------------
 
 
-class FollowUpFeed:
+class FollowUpFeed(EventFeed):
     """One page's socket: a `changed` frame for each follow-up event its viewer may see, and
     an `alarm` frame for each alarm addressed to them."""
 
+    name = "followups"
+
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, viewer: User) -> None:
-        self.app = app
-        self.ws = ws
-        self.viewer = viewer
         self.followups = app[dispatch_keys.FOLLOWUPS]
+        super().__init__(ws, self.followups.db.clock)
+        self.app = app
+        self.viewer = viewer
         self.oversight = viewer.role in OVERSIGHT_ROLES
 
-    async def run(self, subscription: Subscription) -> None:
-        """Follow the bus until the socket closes; a failure closes the socket so the page
-        says it is reconnecting rather than silently showing lists that stopped."""
-        try:
-            await self.follow(subscription)
-        except ConnectionResetError:
-            pass  # the browser went away mid-frame
-        except Exception as exc:
-            log.error("followup_feed_failed", error_type=type(exc).__name__)
-            await self.ws.close()
-
-    async def follow(self, subscription: Subscription) -> None:
-        """Frames for each batch of committed events; a full refresh if events were lost."""
-        await self.ws.send_json({"type": "hello", "now": to_iso(self.followups.db.clock.now())})
-        while not self.ws.closed:
-            batch = [await subscription.get(), *subscription.drain()]
-            if subscription.overflowed:
-                subscription.overflowed = False
-                await self.ws.send_json({"type": "changed", "case_id": None, "kind": "resync"})
-                continue
-            for event in batch:
-                for frame in await self.frames(event):
-                    await self.ws.send_json(frame)
+    def resync_frame(self) -> dict[str, Any]:
+        """The follow-up pages re-read on a change naming no case."""
+        return {"type": "changed", "case_id": None, "kind": "resync"}
 
     async def frames(self, event: Event) -> list[dict[str, Any]]:
         """What this viewer is told of one event (often nothing)."""

@@ -27,12 +27,12 @@ from dispatch.web import keys as dispatch_keys
 from hotline.channels.twilio_api import text_receipt, twiml
 from hotline.clock import to_iso
 from hotline.errors import InvalidInput
-from hotline.events import Event, Subscription
+from hotline.events import Event
 from hotline.users import Role
 from hotline.web import keys
 from hotline.web.auth import current_staff, origin_allowed, require_staff
 from hotline.web.pages import page_language, render
-from hotline.web.websockets import serve_listening_page
+from hotline.web.websockets import EventFeed, serve_listening_page
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -270,39 +270,17 @@ async def stand_down(request: web.Request) -> web.Response:
 # -- live updates --------------------------------------------------------------------------
 
 
-class IncidentFeed:
+class IncidentFeed(EventFeed):
     """One board's socket: `changed` for incident, surge and mobilisation events, `alarm` for
     overdue steps, due situation reports and rest reminders."""
 
+    name = "incidents"
+
     def __init__(self, app: web.Application, ws: web.WebSocketResponse) -> None:
-        self.app = app
-        self.ws = ws
         self.incidents = app[dispatch_keys.INCIDENTS]
+        super().__init__(ws, self.incidents.db.clock)
+        self.app = app
         self.mobilisations: set[int] = set()
-
-    async def run(self, subscription: Subscription) -> None:
-        """Follow the bus until the socket closes; a failure closes the socket so the page
-        shows it is reconnecting rather than a board that silently stopped."""
-        try:
-            await self.follow(subscription)
-        except ConnectionResetError:
-            pass  # the browser went away mid-frame
-        except Exception as exc:
-            log.error("incident_feed_failed", error_type=type(exc).__name__)
-            await self.ws.close()
-
-    async def follow(self, subscription: Subscription) -> None:
-        """A greeting, then frames per batch of committed events (a resync if some were lost)."""
-        await self.ws.send_json({"type": "hello", "now": to_iso(self.incidents.db.clock.now())})
-        while not self.ws.closed:
-            batch = [await subscription.get(), *subscription.drain()]
-            if subscription.overflowed:
-                subscription.overflowed = False
-                await self.ws.send_json({"type": "changed", "kind": "resync"})
-                continue
-            for event in batch:
-                for frame in await self.frames(event):
-                    await self.ws.send_json(frame)
 
     async def is_mobilisation(self, dispatch_id: int) -> bool:
         """Whether a dispatch pages a team for an incident (remembered once seen)."""

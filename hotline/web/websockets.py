@@ -8,9 +8,13 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable
 from typing import Any
 
+import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from hotline.events import EventBus, Subscription
+from hotline.clock import Clock, to_iso
+from hotline.events import Event, EventBus, Subscription
+
+log = structlog.get_logger(__name__)
 
 
 class SocketRegistry:
@@ -81,3 +85,47 @@ async def serve_listening_page(
                 await follower
             sockets.remove(ws, owner)
     return ws
+
+
+class EventFeed:
+    """A staff page's live feed: a greeting, then the frames each committed event means for
+    this page; if the page's buffer overflowed, one `resync` frame so it re-reads everything.
+    A failure closes the socket, so the page says it is reconnecting rather than showing a
+    view that silently stopped. Subclasses say what an event means (`frames`)."""
+
+    name = "feed"
+
+    def __init__(self, ws: web.WebSocketResponse, clock: Clock) -> None:
+        self.ws = ws
+        self.clock = clock
+
+    async def run(self, subscription: Subscription) -> None:
+        """Follow the bus until the socket closes."""
+        try:
+            await self.follow(subscription)
+        except ConnectionResetError:
+            pass  # the browser went away mid-frame
+        except Exception as exc:
+            log.error("feed_failed", feed=self.name, error_type=type(exc).__name__)
+            await self.ws.close()
+
+    async def follow(self, subscription: Subscription) -> None:
+        """The greeting, then frames per batch of committed events."""
+        await self.ws.send_json({"type": "hello", "now": to_iso(self.clock.now())})
+        while not self.ws.closed:
+            batch = [await subscription.get(), *subscription.drain()]
+            if subscription.overflowed:
+                subscription.overflowed = False
+                await self.ws.send_json(self.resync_frame())
+                continue
+            for event in batch:
+                for frame in await self.frames(event):
+                    await self.ws.send_json(frame)
+
+    def resync_frame(self) -> dict[str, Any]:
+        """What tells the page to re-read everything."""
+        return {"type": "changed", "kind": "resync"}
+
+    async def frames(self, event: Event) -> list[dict[str, Any]]:
+        """What this page is told of one event (often nothing)."""
+        raise NotImplementedError
