@@ -27,6 +27,7 @@ from dispatch.replies import Reply, ReplyAction, Unreadable, parse_reply
 from dispatch.rosters import gaps, on_call
 from dispatch.store import DispatchRow, DispatchStore, PageRow
 from dispatch.teams import SUPERVISORS_TEAM_ID, Team, Teams
+from hotline import audit
 from hotline.clock import Clock, from_iso
 from hotline.config import Config
 from hotline.crypto import FieldCipher
@@ -275,6 +276,14 @@ class DispatchDesk:
         }
         if actor != "responder":
             data["on_behalf"] = True
+            await audit.record(
+                tx,
+                actor=actor,
+                action="dispatch.acknowledged_on_behalf",
+                subject=subject,
+                purpose=via,
+                data={"team": team_id, "member": member_id},
+            )
         await tx.append_event("dispatch.accepted", subject, actor, data)
 
     async def _answer(
@@ -689,15 +698,24 @@ class DispatchDesk:
         )
         async with self.db.transaction() as tx:
             await self.store.update(tx, dispatch.id, number_disclosed=True)
+            disclosed = {
+                "team": dispatch.accepted_team,
+                "member": dispatch.accepted_member,
+                "contact_id": dispatch.contact_id,
+            }
+            await audit.record(
+                tx,
+                actor=actor,
+                action="number.disclosed",
+                subject=f"dispatch:{dispatch.id}",
+                purpose="responder_callback",
+                data=disclosed,
+            )
             await tx.append_event(
                 "dispatch.number_disclosed",
                 f"dispatch:{dispatch.id}",
                 actor,
-                {
-                    "team": dispatch.accepted_team,
-                    "member": dispatch.accepted_member,
-                    "contact_id": dispatch.contact_id,
-                },
+                dict(disclosed),
             )
 
     # -- views ---------------------------------------------------------------------------

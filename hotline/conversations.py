@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import structlog
 
+from hotline import audit
 from hotline.config import Config
 from hotline.contacts import (
     Channel,
@@ -1172,14 +1173,20 @@ class Conversations:
                     code="not_yours",
                 )
             earlier = await self._contacts.earlier_contacts(tx, contact_id, HISTORY_LIMIT)
+            purpose = "serving_contact" if serving else "supervision"
             await tx.append_event(
                 "audit.history_opened",
                 f"contact:{contact_id}",
                 f"user:{viewer_id}",
-                {
-                    "earlier_contacts": len(earlier),
-                    "purpose": "serving_contact" if serving else "supervision",
-                },
+                {"earlier_contacts": len(earlier), "purpose": purpose},
+            )
+            await audit.record(
+                tx,
+                actor=f"user:{viewer_id}",
+                action="history.opened",
+                subject=f"contact:{contact_id}",
+                purpose=purpose,
+                data={"earlier_contacts": len(earlier)},
             )
         log.info("history_opened", contact_id=contact_id, user_id=viewer_id, shown=len(earlier))
         return earlier

@@ -14,6 +14,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from hotline import audit
 from hotline.clock import to_iso
 from hotline.crypto import FieldCipher
 from hotline.errors import Conflict, InvalidInput
@@ -87,6 +88,15 @@ class Users:
                 (self._cipher.seal(display_name, f"users.display_name:{user_id}"), user_id),
             )
             await tx.append_event("user.added", f"user:{user_id}", "admin", {"role": role.value})
+            # A role is what someone may see: granting one is audited like reading.
+            await audit.record(
+                tx,
+                actor="admin",
+                action="role.granted",
+                subject=f"user:{user_id}",
+                purpose="account_created",
+                data={"role": role.value},
+            )
         return User(user_id, username, display_name, role)
 
     async def set_password(self, username: str, password: str) -> None:

@@ -236,6 +236,12 @@ async def test_the_serving_counsellor_sees_the_person_and_opens_the_history(
             {"earlier_contacts": 1, "purpose": "serving_contact"},
         )
     ]
+    trail = await db.fetchall(
+        "SELECT actor, action, subject, purpose FROM audit_log WHERE action = 'history.opened'"
+    )
+    assert [tuple(r) for r in trail] == [
+        (f"user:{wang.user_id}", "history.opened", f"contact:{second}", "serving_contact")
+    ]
 
 
 async def test_only_whoever_serves_the_person_may_look(

@@ -37,6 +37,7 @@ from dispatch.followups.schedule import (
 from dispatch.followups.settings import FollowUpSettings
 from dispatch.followups.store import CaseRepository, offsets_json
 from dispatch.teams import TeamKind, Teams
+from hotline import audit
 from hotline.clock import to_iso
 from hotline.config import Config
 from hotline.contacts import Channel, Contact, FollowUpRequest
@@ -472,6 +473,14 @@ class FollowUps:
                 _subject(case.id),
                 f"user:{actor.id}",
                 {"purpose": "follow_up_call", "role": actor.role.value},
+            )
+            await audit.record(
+                tx,
+                actor=f"user:{actor.id}",
+                action="case.details_read",
+                subject=_subject(case.id),
+                purpose="follow_up_call",
+                data={"role": actor.role.value},
             )
         return {"phone": await self.cases.phone(case_id), "name": await self.cases.name(case_id)}
 

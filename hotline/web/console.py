@@ -27,6 +27,7 @@ from aiohttp import WSMsgType, web
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
+from hotline import audit
 from hotline.channels.voice import CallNotConnected
 from hotline.contacts import Channel, Contact, ContactState, Note
 from hotline.conversations import HELD_STATES, Conversations, EarlierContact
@@ -377,6 +378,14 @@ async def get_contact(request: web.Request) -> web.Response:
                 f"contact:{contact.id}",
                 f"user:{staff.user.id}",
                 {"role": staff.user.role.value},
+            )
+            await audit.record(
+                tx,
+                actor=f"user:{staff.user.id}",
+                action="contact.viewed",
+                subject=f"contact:{contact.id}",
+                purpose="supervision",
+                data={"role": staff.user.role.value},
             )
     return web.json_response(await contact_detail(request.app, contact))
 

@@ -267,6 +267,12 @@ async def test_acknowledge_on_behalf_is_recorded_as_such(
     assert accepted["accepted"]["actor"] == f"user:{li.user_id}"
     [event] = [e for e in accepted["timeline"] if e["kind"] == "dispatch.accepted"]
     assert event["actor"] == f"user:{li.user_id}" and event["data"]["on_behalf"] is True
+    trail = await app_of(client)[keys.DATABASE].fetchall(
+        "SELECT actor, action, subject FROM audit_log WHERE action LIKE 'dispatch.%'"
+    )
+    assert [tuple(r) for r in trail] == [
+        (f"user:{li.user_id}", "dispatch.acknowledged_on_behalf", f"dispatch:{view['id']}")
+    ]
     twice = await li.post(path, {"team_id": JINGHU, "member_id": primary})
     assert twice.status == 409
 

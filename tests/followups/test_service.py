@@ -217,6 +217,10 @@ async def test_numbers_names_and_notes_are_never_stored_in_clear(world: World) -
     assert details == {"phone": NUMBER, "name": "张三丰"}
     [audit] = await world.events("audit.case_details_read")
     assert audit["actor"] == f"user:{world.counsellor.id}"
+    trail = await world.db.fetchall("SELECT actor, action, purpose FROM audit_log")
+    assert [tuple(r) for r in trail] == [
+        (f"user:{world.counsellor.id}", "case.details_read", "follow_up_call")
+    ]
     await world.followups.close(case.id, world.counsellor, "in_care", close_note)
     raw = b"".join(p.read_bytes() for p in world.path.parent.glob("hotline.sqlite3*"))
     assert close_note.encode() not in raw
