@@ -29,9 +29,8 @@ from hotline.events import Event, Subscription
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import Staff, current_staff, origin_allowed, require_staff
+from hotline.web.auth import Staff, current_staff, require_staff, staff_page_socket
 from hotline.web.pages import page_language, render
-from hotline.web.websockets import serve_listening_page
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -393,16 +392,9 @@ class _BoardFeed:
 
 async def board_socket(request: web.Request) -> web.StreamResponse:
     """WS /dispatch/ws: the live board for a logged-in coordinator (same-site pages only)."""
-    if not origin_allowed(request):
-        raise web.HTTPForbidden(text="websocket origin not allowed")
-    staff = await require_staff(request, BOARD_ROLES)
     app = request.app
-    return await serve_listening_page(
-        request,
-        sockets=app[keys.SOCKETS],
-        bus=app[keys.BUS],
-        owner=("board", staff.user.id),
-        feed=lambda ws: _BoardFeed(app, ws).run,
+    return await staff_page_socket(
+        request, BOARD_ROLES, "board", lambda ws, _user: _BoardFeed(app, ws).run
     )
 
 

@@ -32,9 +32,9 @@ from hotline.events import Event
 from hotline.risk import RiskLevel
 from hotline.users import Role, User
 from hotline.web import keys
-from hotline.web.auth import current_staff, origin_allowed, require_staff
+from hotline.web.auth import current_staff, require_staff, staff_page_socket
 from hotline.web.pages import page_language, render
-from hotline.web.websockets import EventFeed, serve_listening_page
+from hotline.web.websockets import EventFeed
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -443,16 +443,9 @@ class FollowUpFeed(EventFeed):
 
 async def followups_socket(request: web.Request) -> web.StreamResponse:
     """WS /api/followups/ws: live changes and alarms for a logged-in staff member."""
-    if not origin_allowed(request):
-        raise web.HTTPForbidden(text="websocket origin not allowed")
-    staff = await require_staff(request, FOLLOWUP_ROLES)
     app = request.app
-    return await serve_listening_page(
-        request,
-        sockets=app[keys.SOCKETS],
-        bus=app[keys.BUS],
-        owner=("followups", staff.user.id),
-        feed=lambda ws: FollowUpFeed(app, ws, staff.user).run,
+    return await staff_page_socket(
+        request, FOLLOWUP_ROLES, "followups", lambda ws, user: FollowUpFeed(app, ws, user).run
     )
 
 

@@ -30,9 +30,9 @@ from hotline.errors import InvalidInput
 from hotline.events import Event
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import current_staff, origin_allowed, require_staff
+from hotline.web.auth import current_staff, require_staff, staff_page_socket
 from hotline.web.pages import page_language, render
-from hotline.web.websockets import EventFeed, serve_listening_page
+from hotline.web.websockets import EventFeed
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -338,16 +338,9 @@ class IncidentFeed(EventFeed):
 
 async def incidents_socket(request: web.Request) -> web.StreamResponse:
     """WS /api/incidents/ws: live changes and alarms for the board (same-site pages only)."""
-    if not origin_allowed(request):
-        raise web.HTTPForbidden(text="websocket origin not allowed")
-    staff = await require_staff(request, INCIDENT_ROLES)
     app = request.app
-    return await serve_listening_page(
-        request,
-        sockets=app[keys.SOCKETS],
-        bus=app[keys.BUS],
-        owner=("incidents", staff.user.id),
-        feed=lambda ws: IncidentFeed(app, ws).run,
+    return await staff_page_socket(
+        request, INCIDENT_ROLES, "incidents", lambda ws, _user: IncidentFeed(app, ws).run
     )
 
 

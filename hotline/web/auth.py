@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from hotline.users import Role, User
 from hotline.web import keys
 from hotline.web.errors import error_response
 from hotline.web.pages import page_language, render
+from hotline.web.websockets import FeedRun, serve_listening_page
 
 log = structlog.get_logger(__name__)
 
@@ -207,3 +209,24 @@ def setup_auth(app: web.Application) -> None:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+
+
+async def staff_page_socket(
+    request: web.Request,
+    roles: tuple[Role, ...],
+    tag: str,
+    feed: Callable[[web.WebSocketResponse, User], FeedRun],
+) -> web.WebSocketResponse:
+    """A staff page's listening socket: same-site pages only, a logged-in member of one of
+    `roles`, tracked as `(tag, user id)` so shutdown closes it."""
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(text="websocket origin not allowed")
+    staff = await require_staff(request, roles)
+    app = request.app
+    return await serve_listening_page(
+        request,
+        sockets=app[keys.SOCKETS],
+        bus=app[keys.BUS],
+        owner=(tag, staff.user.id),
+        feed=lambda ws: feed(ws, staff.user),
+    )

@@ -63,3 +63,42 @@ async def console_login(
     if available:
         await expect(page.locator("#presence")).to_contain_text("可接听")
     return page
+
+
+# Playwright cannot show a real desktop notification in headless Chromium; this stand-in
+# records what the page asked the Notification API to show, with permission granted.
+NOTIFICATION_SPY = """
+window.__notifications = [];
+window.Notification = class {
+  constructor(title, options) { window.__notifications.push({ title, body: options.body }); }
+  static get permission() { return "granted"; }
+  static requestPermission() { return Promise.resolve("granted"); }
+};
+"""
+
+
+async def staff_page_login(
+    browser: Browser,
+    base: str,
+    username: str,
+    errors: list[str],
+    path: str,
+    *,
+    spy: bool = False,
+) -> Page:
+    """A fresh zh-CN browser logged in and sent on to a staff page (`/dispatch`, ...).
+
+    Every uncaught page error is appended to `errors`; with `spy`, desktop notifications are
+    recorded in `window.__notifications`.
+    """
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    if spy:
+        await context.add_init_script(NOTIFICATION_SPY)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
+    await page.goto(f"{base}/login?next={path}")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}{path}")
+    return page

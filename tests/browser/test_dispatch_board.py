@@ -15,40 +15,19 @@ from hotline.clock import ManualClock
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
-from tests.browser.conftest import console_login
+from tests.browser.conftest import console_login, staff_page_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 JINGHU = "jinghu"
 
-# Playwright cannot show a real desktop notification in headless Chromium; this stand-in
-# records what the page asked the Notification API to show, with permission granted.
-NOTIFICATION_SPY = """
-window.__notifications = [];
-window.Notification = class {
-  constructor(title, options) { window.__notifications.push({ title, body: options.body }); }
-  static get permission() { return "granted"; }
-  static requestPermission() { return Promise.resolve("granted"); }
-};
-"""
-
 
 async def board_login(
     browser: Browser, base: str, username: str, errors: list[str], *, spy: bool = False
 ) -> Page:
     """A fresh zh-CN browser logged in and sent on to the board."""
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-    if spy:
-        await context.add_init_script(NOTIFICATION_SPY)
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
-    await page.goto(f"{base}/login?next=/dispatch")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/dispatch")
-    return page
+    return await staff_page_login(browser, base, username, errors, "/dispatch", spy=spy)
 
 
 def primary_name(app: web.Application, team_id: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from hotline.clock import ManualClock
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
-from tests.browser.test_dispatch_board import NOTIFICATION_SPY
+from tests.browser.conftest import staff_page_login
 from tests.conftest import PASSWORD
 from tests.followups.pages import JINGHU, open_case
 
@@ -26,17 +26,7 @@ async def followups_login(
     browser: Browser, base: str, username: str, errors: list[str], *, spy: bool = False
 ) -> Page:
     """A fresh zh-CN browser logged in and sent on to the follow-up lists."""
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-    if spy:
-        await context.add_init_script(NOTIFICATION_SPY)
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
-    await page.goto(f"{base}/login?next=/followups")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/followups")
-    return page
+    return await staff_page_login(browser, base, username, errors, "/followups", spy=spy)
 
 
 async def test_a_counsellor_works_an_overdue_case_with_the_keyboard(

@@ -13,6 +13,7 @@ from dispatch.web import keys as dispatch_keys
 from hotline.surge import current_surge
 from hotline.users import Role
 from hotline.web import keys
+from tests.browser.conftest import staff_page_login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -29,14 +30,7 @@ async def test_a_coordinator_declares_a_flood_works_it_and_stands_it_down(
     base = str(server.make_url("")).rstrip("/")
     await app[keys.USERS].add("zhao", "赵协调", Role.COORDINATOR, PASSWORD)
     errors: list[str] = []
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{base}/login?next=/incidents")
-    await page.fill("#username", "zhao")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url(f"{base}/incidents")
+    page = await staff_page_login(browser, base, "zhao", errors, "/incidents")
 
     await expect(page.locator("#declare-heading")).to_have_text("宣布启动应急预案")
     await expect(page.locator("#incident")).to_be_hidden()

@@ -535,16 +535,7 @@
 
   /* -------------------------------------------------------------- strings */
 
-  function tr(key, params) {
-    const table = STR[I.lang] || STR["zh-CN"];
-    let s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : STR["zh-CN"][key];
-    if (s === undefined) return key;
-    if (params) {
-      s = s.replace(/\{(\w+)\}/g, (whole, name) =>
-        params[name] === undefined || params[name] === null ? whole : String(params[name]));
-    }
-    return s;
-  }
+  const tr = window.StaffPage.translator(STR);
 
   function has(key) {
     return Object.prototype.hasOwnProperty.call(STR["zh-CN"], key);

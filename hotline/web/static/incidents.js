@@ -274,16 +274,7 @@
     }
   };
 
-  function tr(key, params) {
-    const table = STR[I.lang] || STR["zh-CN"];
-    let s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : STR["zh-CN"][key];
-    if (s === undefined) return key;
-    if (params) {
-      s = s.replace(/\{(\w+)\}/g, (whole, name) =>
-        params[name] === undefined || params[name] === null ? whole : String(params[name]));
-    }
-    return s;
-  }
+  const tr = window.StaffPage.translator(STR);
 
   /* Give an element one of our strings; it follows later language switches. */
   function say(el, key, params) {

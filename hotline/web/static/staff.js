@@ -26,6 +26,21 @@
     I.setText(target, "");
   }
 
+  /* A page's own strings (`table[lang][key]`, zh-CN the fallback) as tr(key, params), with
+   * {name} placeholders filled from params; an unknown key shows as itself. */
+  function translator(table) {
+    return function tr(key, params) {
+      const strings = table[I.lang] || table["zh-CN"];
+      let s = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : table["zh-CN"][key];
+      if (s === undefined) return key;
+      if (params) {
+        s = s.replace(/\{(\w+)\}/g, (whole, name) =>
+          params[name] === undefined || params[name] === null ? whole : String(params[name]));
+      }
+      return s;
+    };
+  }
+
   /* The server's clock, kept as an offset in the page's state `S` (S.offset, ms). */
   function clock(S) {
     return {
@@ -195,5 +210,5 @@
     return state;
   }
 
-  window.StaffPage = { meta, make, hideMessage, clock, session, liveSocket };
+  window.StaffPage = { meta, make, hideMessage, translator, clock, session, liveSocket };
 })();
