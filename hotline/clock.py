@@ -32,6 +32,13 @@ class ManualClock:
         """Return the instant the clock was last set to."""
         return self._now
 
+    def set(self, instant: datetime) -> datetime:
+        """Move the clock to an instant (forward or back), for events at chosen times."""
+        if instant.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = instant.astimezone(UTC)
+        return self._now
+
     def advance(self, **delta: float) -> datetime:
         """Move the clock forward by a timedelta given as keyword arguments."""
         self._now += timedelta(**delta)

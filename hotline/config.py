@@ -97,10 +97,27 @@ class ConsoleConfig:
 
 @dataclass(frozen=True)
 class RetentionConfig:
-    """How long records are kept before they are purged."""
+    """How long personal data is kept before it is purged, and how often the purge runs."""
 
     records_days: int = 1095
-    event_log_days: int = 1095
+    run_every_hours: int = 24
+
+
+@dataclass(frozen=True)
+class StatisticsConfig:
+    """How aggregates are protected: cells counting fewer people than this are suppressed."""
+
+    suppression_threshold: int = 5
+
+
+@dataclass(frozen=True)
+class EarlyWarningConfig:
+    """Each district's recent window against its own baseline, tested for a rise beyond chance."""
+
+    baseline_days: int = 28
+    window_hours: int = 24
+    significance: float = 0.01
+    check_every_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -193,6 +210,8 @@ class Config:
     ui: UIConfig
     console: ConsoleConfig
     retention: RetentionConfig
+    statistics: StatisticsConfig
+    early_warning: EarlyWarningConfig
     webchat: WebchatConfig
     wait_targets_seconds: Mapping[RiskLevel, int]
     districts: tuple[Option, ...]
@@ -437,9 +456,29 @@ def parse_config(
     ret = root.section("retention")
     retention = RetentionConfig(
         records_days=ret.positive("records_days", 1095),
-        event_log_days=ret.positive("event_log_days", 1095),
+        run_every_hours=ret.positive("run_every_hours", 24),
     )
     ret.finish()
+
+    stats = root.section("statistics")
+    statistics = StatisticsConfig(
+        suppression_threshold=stats.positive("suppression_threshold", 5),
+    )
+    stats.finish()
+
+    warn = root.section("early_warning")
+    significance = warn.get("significance", (int, float), 0.01)
+    if isinstance(significance, bool) or not 0 < significance < 1:
+        raise ConfigError(
+            source, warn.key("significance"), f"must be between 0 and 1, got {significance!r}"
+        )
+    early_warning = EarlyWarningConfig(
+        baseline_days=warn.positive("baseline_days", 28),
+        window_hours=warn.positive("window_hours", 24),
+        significance=float(significance),
+        check_every_minutes=warn.positive("check_every_minutes", 60),
+    )
+    warn.finish()
 
     chat = root.section("webchat")
     webchat = WebchatConfig(
@@ -488,6 +527,8 @@ def parse_config(
         ui=ui,
         console=console,
         retention=retention,
+        statistics=statistics,
+        early_warning=early_warning,
         webchat=webchat,
         wait_targets_seconds=targets,
         districts=districts,

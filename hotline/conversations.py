@@ -630,6 +630,7 @@ class Conversations:
             contact = await self._contacts.open_sms_thread(tx, caller, now - window)
             is_new = contact is None
             if contact is None:
+                repeat = bool(await self._contacts.known_callers(tx, [caller]))
                 [contact] = await self._contacts.add_queued(
                     tx,
                     [
@@ -649,7 +650,12 @@ class Conversations:
                     "contact.queued",
                     f"contact:{contact.id}",
                     "caller",
-                    {"channel": Channel.SMS.value, "district": None, "risk": contact.risk.value},
+                    {
+                        "channel": Channel.SMS.value,
+                        "district": None,
+                        "risk": contact.risk.value,
+                        "repeat": repeat,
+                    },
                 )
                 await self._announce_started(tx, contact)
             message = await self._append_message(tx, contact, "caller", None, body)

@@ -85,6 +85,9 @@ class Intake:
 
     async def _write(self, arrivals: list[Arrival]) -> list[Contact]:
         async with self._db.transaction() as tx:
+            known = await self._contacts.known_callers(
+                tx, [a.caller_hash for a in arrivals if a.caller_hash is not None]
+            )
             contacts = await self._contacts.add_queued(
                 tx,
                 [
@@ -110,9 +113,16 @@ class Intake:
                         "contact.queued",
                         f"contact:{c.id}",
                         "caller",
-                        {"channel": c.channel.value, "district": c.district, "risk": c.risk.value},
+                        {
+                            "channel": c.channel.value,
+                            "district": c.district,
+                            "risk": c.risk.value,
+                            # Whether this person reached the line before: a flag, never
+                            # the hash, so statistics can count repeat callers.
+                            "repeat": a.caller_hash in known,
+                        },
                     )
-                    for c in contacts
+                    for a, c in zip(arrivals, contacts, strict=True)
                 ]
             )
             if self._on_started is not None:

@@ -4,6 +4,7 @@ their history opened only by whoever serves them, and every opening audited."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -104,6 +105,19 @@ async def test_texts_and_a_call_from_one_number_are_linked(
         None,
     )
     assert (await conversations.caller_summary(stranger.id)).earlier_contacts == 0
+    # The statistics count repeat callers from the arrival events: a flag, never the hash.
+    db = _app(client)[keys.DATABASE]
+    rows = await db.fetchall(
+        "SELECT subject, data FROM events WHERE kind = 'contact.queued' ORDER BY id"
+    )
+    repeat = {r["subject"]: json.loads(r["data"])["repeat"] for r in rows}
+    assert repeat == {
+        f"contact:{first.id}": False,
+        f"contact:{second.id}": True,
+        f"contact:{call.id}": True,
+        f"contact:{stranger.id}": False,
+    }
+    assert all(conversations.caller_hash(NUMBER) not in r["data"] for r in rows)
 
 
 async def test_a_text_never_joins_a_call_or_chat_of_the_same_person(

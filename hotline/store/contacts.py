@@ -141,6 +141,18 @@ class ContactRepository:
         value = await tx.fetchval("SELECT caller_hash FROM contacts WHERE id = ?", (contact_id,))
         return None if value is None else str(value)
 
+    async def known_callers(self, tx: Transaction, hashes: Sequence[str]) -> set[str]:
+        """Which of these keyed hashes reached the line before (for the repeat-caller count
+        in the statistics, taken at arrival so it can be recorded in the event log)."""
+        if not hashes:
+            return set()
+        marks = ", ".join("?" * len(hashes))
+        rows = await tx.fetchall(
+            f"SELECT DISTINCT caller_hash FROM contacts WHERE caller_hash IN ({marks})",
+            list(hashes),
+        )
+        return {str(row["caller_hash"]) for row in rows}
+
     async def caller_summary(self, contact_id: int) -> CallerSummary | None:
         """Earlier contacts of this contact's person (see `CALLER_SUMMARY_SQL`); None if no
         such contact."""

@@ -40,6 +40,10 @@ class Transaction:
         """Run one statement inside the transaction."""
         return await self.conn.execute(sql, tuple(params))
 
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Run a statement and return every row, as this transaction sees them."""
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a statement and return its first row (one trip to SQLite's thread, not three)."""
         rows = list(await self.conn.execute_fetchall(sql, tuple(params)))

@@ -1,0 +1,357 @@
+"""The supervisors' figures for a period: counts, rates and durations, suppressed.
+
+Definitions (also in docs/statistics.md, so a supervisor can check any figure by hand):
+- offered: contacts that arrived in the period (first queued), by the local day and hour of
+  arrival; each ends as answered (a counsellor took it), abandoned (the person left while
+  waiting), overflowed (sent to the backup line) or is still waiting.
+- answer rate: answered / (answered + abandoned + overflowed); still-waiting contacts are
+  not judged yet.
+- average speed of answer (ASA): mean seconds from arrival to the first answer.
+- service level 20 s / 60 s: contacts answered within 20 / 60 s of arrival, over the same
+  denominator as the answer rate (an abandoned contact counts against it).
+- wait by risk: median and 90th percentile (nearest rank) of the seconds to answer, by the
+  risk level the contact had in the queue when it was answered.
+- risk mix, high-risk: by the contact's final level (the counsellor's assessment where
+  there was one); high-risk means high or imminent.
+- dispatch acceptance: minutes from a dispatch request to the first member's acceptance.
+- follow-ups: due points falling due in the period; done = an attempt was recorded for the
+  point; overdue = its overdue alarm fired (the owner had not called within the grace).
+Counts of fewer than the threshold are suppressed (see `hotline.stats.suppression`); rates
+and durations resting on fewer contacts than the threshold are suppressed too.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.risk import RiskLevel
+from hotline.stats.facts import ContactFact, DispatchFact, Facts, FollowUpPoint
+from hotline.stats.suppression import Key, suppress, suppress_total
+
+OUTCOMES = ("answered", "abandoned", "overflowed", "waiting")
+HIGH_RISK = frozenset({RiskLevel.HIGH.value, RiskLevel.IMMINENT.value})
+RISK_ORDER = tuple(level.value for level in sorted(RiskLevel, key=lambda r: -r.rank))
+UNKNOWN_DISTRICT = "unknown"
+SERVICE_LEVEL_SECONDS = (20, 60)
+FOLLOW_UP_STATES = ("done", "done_late", "overdue", "pending")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a supervisor narrowed the figures to (None = everything)."""
+
+    channel: str | None = None
+    district: str | None = None
+    risk: str | None = None
+    incident: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "district": self.district,
+            "risk": self.risk,
+            "incident": self.incident,
+        }
+
+    def keeps_contact(self, fact: ContactFact) -> bool:
+        """True when the contact falls within every filter."""
+        return (
+            (self.channel is None or fact.channel == self.channel)
+            and (self.district is None or (fact.district or UNKNOWN_DISTRICT) == self.district)
+            and (self.risk is None or fact.risk == self.risk)
+            and (self.incident is None or fact.incident_id == self.incident)
+        )
+
+    def keeps_linked(
+        self, facts: Facts, district: str | None, risk: str, contact_key: int | None
+    ) -> bool:
+        """A dispatch or follow-up point: its own district and risk, and the channel and
+        incident of the contact it came from (none: it does not pass those filters)."""
+        if self.district is not None and (district or UNKNOWN_DISTRICT) != self.district:
+            return False
+        if self.risk is not None and risk != self.risk:
+            return False
+        if self.channel is None and self.incident is None:
+            return True
+        tags = facts.contact_tags.get(contact_key) if contact_key is not None else None
+        if tags is None:
+            return False
+        channel, incident = tags
+        return (self.channel is None or channel == self.channel) and (
+            self.incident is None or incident == self.incident
+        )
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days [first, last], both included, in the hotline's time zone."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), self.zone)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def day_of(self, instant: datetime) -> str:
+        return instant.astimezone(self.zone).date().isoformat()
+
+    def hour_of(self, instant: datetime) -> str:
+        return f"{instant.astimezone(self.zone).hour:02d}"
+
+
+def percent(part: int, whole: int, threshold: int) -> float | None:
+    """part / whole as a percentage, or None when it rests on too few contacts."""
+    if whole < threshold or whole == 0:
+        return None
+    return round(100 * part / whole, 1)
+
+
+def nearest_rank(values: Sequence[float], p: float) -> float:
+    """The p-th percentile by the nearest-rank method (a value someone actually waited)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def spread(values: Sequence[float], threshold: int, digits: int = 1) -> dict[str, float | None]:
+    """Median and 90th percentile, or None for both when there are too few values."""
+    if len(values) < threshold or not values:
+        return {"median": None, "p90": None}
+    return {
+        "median": round(float(statistics.median(values)), digits),
+        "p90": round(nearest_rank(values, 90), digits),
+    }
+
+
+def outcome_of(fact: ContactFact) -> str:
+    """How a contact ended, as the statistics count it."""
+    if fact.answered_at is not None:
+        return "answered"
+    if fact.abandoned_at is not None:
+        return "abandoned"
+    if fact.transferred_at is not None:
+        return "overflowed"
+    return "waiting"
+
+
+def _table(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    items: Iterable[tuple[str, str]],
+    threshold: int,
+) -> dict[str, Any]:
+    """A two-way count table with its row and column totals, suppressed together."""
+    counts: Counter[Key] = Counter((row, col) for row, col in items)
+    cells = suppress(counts, [rows, columns], threshold)
+    row_totals = Counter(row for row, _ in counts.elements())
+    col_totals = Counter(col for _, col in counts.elements())
+    return {
+        "categories": list(rows),
+        "series": {col: [cells[(row, col)] for row in rows] for col in columns},
+        "totals": [suppress_total(row_totals[row], threshold) for row in rows],
+        "column_totals": {col: suppress_total(col_totals[col], threshold) for col in columns},
+    }
+
+
+def compute(
+    facts: Facts,
+    filters: Filters,
+    period: Period,
+    threshold: int,
+    districts: Sequence[str],
+) -> dict[str, Any]:
+    """Every figure of the stats page for one period and set of filters (JSON-able)."""
+    contacts = [c for c in facts.contacts if filters.keeps_contact(c)]
+    dispatches = [
+        d
+        for d in facts.dispatches
+        if filters.keeps_linked(facts, d.district, d.risk, d.contact_key)
+    ]
+    points = [
+        p
+        for p in facts.follow_ups
+        if filters.keeps_linked(facts, p.district, p.risk, p.contact_key)
+    ]
+    district_rows = [*districts, UNKNOWN_DISTRICT]
+    days = [d.isoformat() for d in period.days]
+    hours = [f"{h:02d}" for h in range(24)]
+
+    by_day = _table(
+        days, OUTCOMES, ((period.day_of(c.arrived_at), outcome_of(c)) for c in contacts), threshold
+    )
+    by_day["answer_rate"] = []
+    by_day["service_level_20"] = []
+    for day in days:
+        judged = [c for c in contacts if period.day_of(c.arrived_at) == day and c.left_queue]
+        rates = _rates(judged, threshold)
+        by_day["answer_rate"].append(rates["answer_rate"])
+        by_day["service_level_20"].append(rates["service_level_20"])
+    by_hour = _table(
+        hours, OUTCOMES, ((period.hour_of(c.arrived_at), outcome_of(c)) for c in contacts),
+        threshold,
+    )
+    districts_table = _table(
+        district_rows,
+        OUTCOMES,
+        ((c.district or UNKNOWN_DISTRICT, outcome_of(c)) for c in contacts),
+        threshold,
+    )
+    high_by_district = _table(
+        district_rows,
+        ("high_risk", "other"),
+        (
+            (c.district or UNKNOWN_DISTRICT, "high_risk" if c.risk in HIGH_RISK else "other")
+            for c in contacts
+        ),
+        threshold,
+    )
+    districts_table["series"]["high_risk"] = high_by_district["series"]["high_risk"]
+    risk_mix = suppress(Counter((c.risk,) for c in contacts), [RISK_ORDER], threshold)
+
+    waits: dict[str, list[float]] = {level: [] for level in RISK_ORDER}
+    for c in contacts:
+        if c.waited_seconds is not None:
+            waits[c.queue_risk].append(c.waited_seconds)
+
+    judged = [c for c in contacts if c.left_queue]
+    summary: dict[str, Any] = {
+        "offered": suppress_total(len(contacts), threshold),
+        **{
+            outcome: suppress_total(sum(1 for c in contacts if outcome_of(c) == outcome), threshold)
+            for outcome in OUTCOMES
+        },
+        **_rates(judged, threshold),
+        "high_risk": suppress_total(sum(1 for c in contacts if c.risk in HIGH_RISK), threshold),
+        "repeat": suppress_total(sum(1 for c in contacts if c.repeat), threshold),
+        "referred": suppress_total(
+            sum(1 for c in contacts if c.referral not in (None, "none")), threshold
+        ),
+        "dispatched": suppress_total(sum(1 for c in contacts if c.dispatched), threshold),
+        "incident_tagged": suppress_total(
+            sum(1 for c in contacts if c.incident_id is not None), threshold
+        ),
+    }
+    return {
+        "period": {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "time_zone": str(period.zone),
+        },
+        "filters": filters.to_json(),
+        "threshold": threshold,
+        "summary": summary,
+        "by_day": by_day,
+        "by_hour": by_hour,
+        "wait_by_risk": [
+            {"risk": level, **spread(waits[level], threshold, 0)} for level in RISK_ORDER
+        ],
+        "risk_mix": {
+            "categories": list(RISK_ORDER),
+            "counts": [risk_mix[(level,)] for level in RISK_ORDER],
+        },
+        "districts": districts_table,
+        "dispatch": _dispatch_figures(dispatches, district_rows, threshold),
+        "follow_ups": _follow_up_figures(points, district_rows, threshold),
+    }
+
+
+def _rates(judged: Sequence[ContactFact], threshold: int) -> dict[str, float | None]:
+    """Answer rate, ASA and service levels of contacts that left the queue."""
+    answered = [c for c in judged if c.answered_at is not None]
+    waits = [c.waited_seconds for c in answered if c.waited_seconds is not None]
+    rates: dict[str, float | None] = {
+        "answer_rate": percent(len(answered), len(judged), threshold),
+        "asa_seconds": (
+            round(statistics.fmean(waits), 1) if len(waits) >= threshold and waits else None
+        ),
+    }
+    for seconds in SERVICE_LEVEL_SECONDS:
+        within = sum(1 for w in waits if w <= seconds)
+        rates[f"service_level_{seconds}"] = percent(within, len(judged), threshold)
+    return rates
+
+
+def _by_district(
+    items: Sequence[Any],
+    district_rows: Sequence[str],
+    district_of: Callable[[Any], str | None],
+    figure: Callable[[list[Any]], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, list[Any]] = {row: [] for row in district_rows}
+    for item in items:
+        grouped.setdefault(district_of(item) or UNKNOWN_DISTRICT, []).append(item)
+    return {row: figure(grouped[row]) for row in district_rows}
+
+
+def _dispatch_figures(
+    dispatches: Sequence[DispatchFact], district_rows: Sequence[str], threshold: int
+) -> dict[str, Any]:
+    """Requests, acceptances and minutes to accept, overall and by district."""
+
+    def figure(group: list[DispatchFact]) -> dict[str, Any]:
+        minutes = [m for d in group if (m := d.minutes_to_accept) is not None]
+        return {
+            "requested": len(group),
+            "accepted": len(minutes),
+            **{f"{k}_minutes": v for k, v in spread(minutes, threshold).items()},
+        }
+
+    table = _table(
+        district_rows,
+        ("accepted", "not_accepted"),
+        (
+            (d.district or UNKNOWN_DISTRICT, "accepted" if d.accepted_at else "not_accepted")
+            for d in dispatches
+        ),
+        threshold,
+    )
+    overall = figure(list(dispatches))
+    rows = _by_district(dispatches, district_rows, lambda d: d.district, figure)
+    for i, row in enumerate(district_rows):
+        rows[row]["requested"] = table["totals"][i]
+        rows[row]["accepted"] = table["series"]["accepted"][i]
+    overall["requested"] = suppress_total(overall["requested"], threshold)
+    overall["accepted"] = table["column_totals"]["accepted"]
+    return {**overall, "by_district": rows}
+
+
+def _follow_up_figures(
+    points: Sequence[FollowUpPoint], district_rows: Sequence[str], threshold: int
+) -> dict[str, Any]:
+    """Due points by district: due (the row total) split into done on time, done late
+    (after the overdue alarm), overdue (alarm fired, no attempt yet) and pending (not due
+    yet, or within the grace before the alarm)."""
+
+    def state(point: FollowUpPoint) -> str:
+        if point.done_at is not None:
+            return "done_late" if point.overdue else "done"
+        return "overdue" if point.overdue else "pending"
+
+    columns = FOLLOW_UP_STATES
+    table = _table(
+        district_rows,
+        columns,
+        ((p.district or UNKNOWN_DISTRICT, state(p)) for p in points),
+        threshold,
+    )
+    return {
+        "due": suppress_total(len(points), threshold),
+        **table["column_totals"],
+        "by_district": table,
+    }
