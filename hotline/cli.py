@@ -116,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="check the audit trail's hash chain (exit status 1 when it is broken)"
     )
 
+    from hotline.retention_command import add_arguments as add_retention_arguments
+
+    add_retention_arguments(commands.add_parser("retention", help="purge personal data by age"))
+
+    from hotline.stats.command import add_arguments as add_stats_arguments
+
+    add_stats_arguments(
+        commands.add_parser("stats", help="supervisors' statistics: exports, monthly report")
+    )
+
     from hotline.triage.command import add_arguments as add_triage_arguments
 
     add_triage_arguments(commands.add_parser("triage", help="rate message texts for risk"))
@@ -129,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hotline.triage.command import run_triage
 
         return run_triage(args)
+    if args.command == "stats":  # stdout carries the CSV, JSON or report: no log lines
+        from hotline.stats.command import run_stats
+
+        return run_stats(args)
     if args.command in ("oncall", "roster"):  # stdout carries JSON or iCalendar: no log lines
         return _rosters(args)
     configure_logging()
@@ -163,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_add_user(config, args))
     if args.command == "audit":
         return asyncio.run(_verify_audit(config))
+    if args.command == "retention":
+        from hotline.retention_command import run_retention
+
+        return asyncio.run(run_retention(config, args))
     if args.command == "followups":
         from dispatch.followups.command import check
 

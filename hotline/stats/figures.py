@@ -25,22 +25,32 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hotline.contacts import Channel
 from hotline.risk import RiskLevel
 from hotline.stats.facts import ContactFact, DispatchFact, Facts, FollowUpPoint
-from hotline.stats.suppression import Key, suppress, suppress_total
+from hotline.stats.suppression import TOTAL, Key, suppress, suppress_total
 
 OUTCOMES = ("answered", "abandoned", "overflowed", "waiting")
 HIGH_RISK = frozenset({RiskLevel.HIGH.value, RiskLevel.IMMINENT.value})
 RISK_ORDER = tuple(level.value for level in sorted(RiskLevel, key=lambda r: -r.rank))
 UNKNOWN_DISTRICT = "unknown"
+CHANNELS = tuple(channel.value for channel in Channel)
 SERVICE_LEVEL_SECONDS = (20, 60)
 FOLLOW_UP_STATES = ("done", "done_late", "overdue", "pending")
+RATE_NAMES = ("answer_rate", "asa_seconds", *(f"service_level_{s}" for s in SERVICE_LEVEL_SECONDS))
+
+
+class Missing:
+    """Marks a total not decided by any coarser figure (None means decided: hidden)."""
+
+
+MISSING = Missing()
 
 
 @dataclass(frozen=True)
@@ -155,18 +165,55 @@ def _table(
     columns: Sequence[str],
     items: Iterable[tuple[str, str]],
     threshold: int,
+    *,
+    column_totals: Mapping[str, int | None] | None = None,
+    row_totals: Mapping[str, int | None] | None = None,
+    grand_total: int | Missing | None = MISSING,
 ) -> dict[str, Any]:
-    """A two-way count table with its row and column totals, suppressed together."""
-    counts: Counter[Key] = Counter((row, col) for row, col in items)
-    cells = suppress(counts, [rows, columns], threshold)
-    row_totals = Counter(row for row, _ in counts.elements())
-    col_totals = Counter(col for _, col in counts.elements())
+    """A two-way count table suppressed together with its row, column and grand totals.
+
+    Totals that a coarser figure already published (or hid) are passed in, so this table
+    keeps to them (see `hotline.stats.suppression`).
+    """
+    fixed: dict[Key, int | None] = {}
+    for col, value in (column_totals or {}).items():
+        fixed[(TOTAL, col)] = value
+    for row, value in (row_totals or {}).items():
+        fixed[(row, TOTAL)] = value
+    if not isinstance(grand_total, Missing):
+        fixed[(TOTAL, TOTAL)] = grand_total
+    cells = suppress(Counter(items), [rows, columns], threshold, fixed)
     return {
         "categories": list(rows),
         "series": {col: [cells[(row, col)] for row in rows] for col in columns},
-        "totals": [suppress_total(row_totals[row], threshold) for row in rows],
-        "column_totals": {col: suppress_total(col_totals[col], threshold) for col in columns},
+        "totals": [cells[(row, TOTAL)] for row in rows],
+        "column_totals": {col: cells[(TOTAL, col)] for col in columns},
+        "total": cells[(TOTAL, TOTAL)],
     }
+
+
+def _one_way(
+    categories: Sequence[str],
+    items: Iterable[str],
+    threshold: int,
+    total: int | Missing | None = MISSING,
+) -> tuple[list[int | None], int | None]:
+    """A list of counts and its total, suppressed together; `total` when already decided."""
+    fixed: dict[Key, int | None] = {} if isinstance(total, Missing) else {(TOTAL,): total}
+    cells = suppress(Counter((item,) for item in items), [categories], threshold, fixed)
+    return [cells[(c,)] for c in categories], cells[(TOTAL,)]
+
+
+def _share(
+    contacts: Sequence[ContactFact], has: Callable[[ContactFact], bool], threshold: int,
+    offered: int | None,
+) -> int | None:
+    """How many contacts have something, published beside the number offered: hidden when
+    it, or the number without it, is small (the total would give the other away)."""
+    shown, _ = _one_way(
+        ("yes", "no"), ("yes" if has(c) else "no" for c in contacts), threshold, offered
+    )
+    return shown[0]
 
 
 def compute(
@@ -176,7 +223,12 @@ def compute(
     threshold: int,
     districts: Sequence[str],
 ) -> dict[str, Any]:
-    """Every figure of the stats page for one period and set of filters (JSON-able)."""
+    """Every figure of the stats page for one period and set of filters (JSON-able).
+
+    Counts are suppressed table by table, coarsest first: the outcome totals, then the
+    tables that end in them (per day, per hour, per district), each keeping to the totals
+    already decided. A rate is shown only when the counts it is made from are.
+    """
     contacts = [c for c in facts.contacts if filters.keeps_contact(c)]
     dispatches = [
         d
@@ -192,25 +244,38 @@ def compute(
     days = [d.isoformat() for d in period.days]
     hours = [f"{h:02d}" for h in range(24)]
 
-    by_day = _table(
-        days, OUTCOMES, ((period.day_of(c.arrived_at), outcome_of(c)) for c in contacts), threshold
-    )
+    outcome_counts, offered = _one_way(OUTCOMES, (outcome_of(c) for c in contacts), threshold)
+    outcome_totals = dict(zip(OUTCOMES, outcome_counts, strict=True))
+
+    def by_outcome(rows: Sequence[str], row_of: Callable[[ContactFact], str]) -> dict[str, Any]:
+        return _table(
+            rows,
+            OUTCOMES,
+            ((row_of(c), outcome_of(c)) for c in contacts),
+            threshold,
+            column_totals=outcome_totals,
+            grand_total=offered,
+        )
+
+    by_day = by_outcome(days, lambda c: period.day_of(c.arrived_at))
     by_day["answer_rate"] = []
     by_day["service_level_20"] = []
-    for day in days:
+    for i, day in enumerate(days):
+        row_shown = all(by_day["series"][o][i] is not None for o in OUTCOMES)
         judged = [c for c in contacts if period.day_of(c.arrived_at) == day and c.left_queue]
-        rates = _rates(judged, threshold)
-        by_day["answer_rate"].append(rates["answer_rate"])
-        by_day["service_level_20"].append(rates["service_level_20"])
-    by_hour = _table(
-        hours, OUTCOMES, ((period.hour_of(c.arrived_at), outcome_of(c)) for c in contacts),
-        threshold,
-    )
-    districts_table = _table(
-        district_rows,
-        OUTCOMES,
-        ((c.district or UNKNOWN_DISTRICT, outcome_of(c)) for c in contacts),
-        threshold,
+        rates = _rates(judged, threshold) if row_shown else {}
+        by_day["answer_rate"].append(rates.get("answer_rate"))
+        by_day["service_level_20"].append(rates.get("service_level_20"))
+    by_hour = by_outcome(hours, lambda c: period.hour_of(c.arrived_at))
+    districts_table = by_outcome(district_rows, lambda c: c.district or UNKNOWN_DISTRICT)
+
+    risk_counts, _ = _one_way(RISK_ORDER, (c.risk for c in contacts), threshold, offered)
+    risk_mix = dict(zip(RISK_ORDER, risk_counts, strict=True))
+    high_parts = [risk_mix[level] for level in RISK_ORDER if level in HIGH_RISK]
+    high_risk = (
+        None
+        if any(part is None for part in high_parts)
+        else suppress_total(sum(p for p in high_parts if p is not None), threshold)
     )
     high_by_district = _table(
         district_rows,
@@ -220,9 +285,20 @@ def compute(
             for c in contacts
         ),
         threshold,
+        column_totals={
+            "high_risk": high_risk,
+            "other": None if high_risk is None or offered is None else offered - high_risk,
+        },
+        row_totals=dict(zip(district_rows, districts_table["totals"], strict=True)),
+        grand_total=offered,
     )
     districts_table["series"]["high_risk"] = high_by_district["series"]["high_risk"]
-    risk_mix = suppress(Counter((c.risk,) for c in contacts), [RISK_ORDER], threshold)
+    channel_counts, _ = _one_way(CHANNELS, (c.channel for c in contacts), threshold, offered)
+    referred = [c.referral for c in contacts if c.referral not in (None, "none")]
+    referral_codes = sorted({str(r) for r in referred})
+    referral_counts, referred_total = _one_way(
+        referral_codes, (str(r) for r in referred), threshold
+    )
 
     waits: dict[str, list[float]] = {level: [] for level in RISK_ORDER}
     for c in contacts:
@@ -230,21 +306,21 @@ def compute(
             waits[c.queue_risk].append(c.waited_seconds)
 
     judged = [c for c in contacts if c.left_queue]
+    summary_rates = (
+        _rates(judged, threshold)
+        if all(value is not None for value in outcome_counts)
+        else dict.fromkeys(RATE_NAMES)
+    )
     summary: dict[str, Any] = {
-        "offered": suppress_total(len(contacts), threshold),
-        **{
-            outcome: suppress_total(sum(1 for c in contacts if outcome_of(c) == outcome), threshold)
-            for outcome in OUTCOMES
-        },
-        **_rates(judged, threshold),
-        "high_risk": suppress_total(sum(1 for c in contacts if c.risk in HIGH_RISK), threshold),
-        "repeat": suppress_total(sum(1 for c in contacts if c.repeat), threshold),
-        "referred": suppress_total(
-            sum(1 for c in contacts if c.referral not in (None, "none")), threshold
-        ),
-        "dispatched": suppress_total(sum(1 for c in contacts if c.dispatched), threshold),
-        "incident_tagged": suppress_total(
-            sum(1 for c in contacts if c.incident_id is not None), threshold
+        "offered": offered,
+        **outcome_totals,
+        **summary_rates,
+        "high_risk": high_risk,
+        "repeat": _share(contacts, lambda c: c.repeat, threshold, offered),
+        "referred": referred_total,
+        "dispatched": _share(contacts, lambda c: c.dispatched, threshold, offered),
+        "incident_tagged": _share(
+            contacts, lambda c: c.incident_id is not None, threshold, offered
         ),
     }
     return {
@@ -258,13 +334,15 @@ def compute(
         "summary": summary,
         "by_day": by_day,
         "by_hour": by_hour,
+        # Levels nobody was answered at are left out (a zero, like any zero cell).
         "wait_by_risk": [
-            {"risk": level, **spread(waits[level], threshold, 0)} for level in RISK_ORDER
+            {"risk": level, **spread(waits[level], threshold, 0)}
+            for level in RISK_ORDER
+            if waits[level]
         ],
-        "risk_mix": {
-            "categories": list(RISK_ORDER),
-            "counts": [risk_mix[(level,)] for level in RISK_ORDER],
-        },
+        "risk_mix": {"categories": list(RISK_ORDER), "counts": risk_counts},
+        "channels": {"categories": list(CHANNELS), "counts": channel_counts},
+        "referrals": {"categories": referral_codes, "counts": referral_counts},
         "districts": districts_table,
         "dispatch": _dispatch_figures(dispatches, district_rows, threshold),
         "follow_ups": _follow_up_figures(points, district_rows, threshold),
@@ -326,7 +404,7 @@ def _dispatch_figures(
     for i, row in enumerate(district_rows):
         rows[row]["requested"] = table["totals"][i]
         rows[row]["accepted"] = table["series"]["accepted"][i]
-    overall["requested"] = suppress_total(overall["requested"], threshold)
+    overall["requested"] = table["total"]
     overall["accepted"] = table["column_totals"]["accepted"]
     return {**overall, "by_district": rows}
 
@@ -351,7 +429,7 @@ def _follow_up_figures(
         threshold,
     )
     return {
-        "due": suppress_total(len(points), threshold),
+        "due": table["total"],
         **table["column_totals"],
         "by_district": table,
     }

@@ -226,6 +226,9 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=10000")
+    # Deleted and overwritten content is zeroed, not left in free pages: a purged number's
+    # ciphertext must not linger in the file (some SQLite builds default to off).
+    await conn.execute("PRAGMA secure_delete=ON")
     return conn
 
 

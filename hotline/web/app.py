@@ -41,14 +41,19 @@ from hotline.store.keycheck import data_cipher, verify_data_key
 from hotline.triage.scanner import TextRiskScanner
 from hotline.users import Users
 from hotline.web import keys
+from hotline.web.audit_page import setup_audit_page
 from hotline.web.auth import setup_auth
 from hotline.web.console import setup_console
+from hotline.web.early_warning_job import early_warning_ctx
 from hotline.web.errors import setup_errors
 from hotline.web.forwarded import setup_forwarded
 from hotline.web.health import setup_health
 from hotline.web.presence import PresenceWatch
 from hotline.web.ratelimit import RateLimiter
 from hotline.web.request_context import setup_request_context
+from hotline.web.retention_job import retention_ctx
+from hotline.web.stats_page import setup_stats
+from hotline.web.warnings_api import setup_early_warnings
 from hotline.web.websockets import SocketRegistry
 
 log = structlog.get_logger(__name__)
@@ -97,6 +102,8 @@ def create_app(
     app.cleanup_ctx.append(followups_ctx)
     app.cleanup_ctx.append(incidents_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
+    app.cleanup_ctx.append(retention_ctx)
+    app.cleanup_ctx.append(early_warning_ctx)
     app.on_shutdown.append(_close_sockets)
 
     setup_health(app)
@@ -106,6 +113,9 @@ def create_app(
     setup_sms(app)
     setup_console(app)
     setup_dispatch(app)
+    setup_early_warnings(app)
+    setup_audit_page(app)
+    setup_stats(app)
     app.router.add_get("/", _to_chat)
     app.router.add_static("/static", str(resources.files("hotline.web") / "static"))
     return app

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from string import Template
@@ -56,8 +57,20 @@ def page_language(request: web.Request, config: Config) -> str:
     return config.ui.language
 
 
-def render(name: str, config: Config, status: int = 200, **values: str) -> web.Response:
-    """Render a template with escaped values (and the hotline's names) as an HTML response."""
+def render(
+    name: str,
+    config: Config,
+    status: int = 200,
+    *,
+    markup: Mapping[str, str] | None = None,
+    **values: str,
+) -> web.Response:
+    """Render a template with escaped values (and the hotline's names) as an HTML response.
+
+    `markup` holds values that are already HTML, built by code that escaped every piece of
+    text in them (the statistics page's server-drawn charts and tables); they go in as is.
+    """
     values = {"hotline_name_zh": config.name_zh, "hotline_name_en": config.name_en, **values}
-    body = _template(name).substitute({k: html.escape(v, quote=True) for k, v in values.items()})
+    escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
+    body = _template(name).substitute({**escaped, **(markup or {})})
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")

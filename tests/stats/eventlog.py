@@ -28,7 +28,7 @@ class EventLog:
         self,
         at: datetime,
         *,
-        channel: str = "phone",
+        channel: str = "voice",
         district: str | None = "jinghu",
         risk: str = "low",
         repeat: bool = False,

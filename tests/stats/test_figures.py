@@ -122,7 +122,7 @@ async def test_wait_by_risk_and_risk_mix(figures_db: Database) -> None:
     assert waits["low"]["median"] == 23  # (20 + 26) / 2
     assert waits["low"]["p90"] == 90
     assert waits["moderate"]["median"] == 10 and waits["moderate"]["p90"] == 10
-    assert waits["high"]["median"] is None  # nobody waited at high
+    assert set(waits) == {"low", "moderate"}  # nobody was answered at another level
     mix = dict(zip(result["risk_mix"]["categories"], result["risk_mix"]["counts"], strict=True))
     assert mix == {"imminent": 0, "high": 5, "moderate": 2, "low": 10, "none": 0}
 
@@ -146,13 +146,13 @@ async def test_districts_dispatch_and_follow_ups(figures_db: Database) -> None:
 @pytest.mark.parametrize(
     ("filters", "offered"),
     [
-        ({"channel": "phone"}, 10),
+        ({"channel": "voice"}, 10),
         ({"channel": "webchat"}, 7),
         ({"district": "yijiang"}, 7),
         ({"district": "jiujiang"}, 0),
         ({"risk": "high"}, 5),
         ({"incident": 3}, 2),
-        ({"channel": "phone", "risk": "high"}, 0),
+        ({"channel": "voice", "risk": "high"}, 0),
     ],
 )
 async def test_filters(figures_db: Database, filters: dict[str, Any], offered: int) -> None:
@@ -162,7 +162,7 @@ async def test_filters(figures_db: Database, filters: dict[str, Any], offered: i
 
 async def test_dispatch_filtered_through_its_contact(figures_db: Database) -> None:
     """A channel filter keeps only dispatches raised from contacts of that channel."""
-    result = await figures(figures_db, channel="phone")
+    result = await figures(figures_db, channel="voice")
     assert result["dispatch"]["requested"] == 2
 
 
@@ -173,13 +173,19 @@ async def test_small_cells_suppressed_with_their_complements(figures_db: Databas
     summary = result["summary"]
     assert summary["abandoned"] is None and summary["overflowed"] is None
     assert summary["repeat"] is None and summary["dispatched"] is None
-    assert summary["offered"] == 17 and summary["high_risk"] == 5
+    assert summary["offered"] == 17 and summary["answered"] == 14
     mix = dict(zip(result["risk_mix"]["categories"], result["risk_mix"]["counts"], strict=True))
     assert mix["moderate"] is None and mix["high"] is None  # 2 hidden, and 5 with it
     assert mix["low"] == 10
+    # High-risk = high + imminent: with "high" hidden as a complement, so is the sum.
+    assert summary["high_risk"] is None
     for table in (result["by_day"], result["districts"]):
-        columns = [c for c in ("answered", "abandoned", "overflowed", "waiting")]
-        grid = [[table["series"][c][i] for c in columns] for i in range(len(table["totals"]))]
+        columns = ["answered", "abandoned", "overflowed", "waiting"]
+        grid = [
+            [*(table["series"][c][i] for c in columns), table["totals"][i]]
+            for i in range(len(table["totals"]))
+        ]
+        grid.append([*(table["column_totals"][c] for c in columns), table["total"]])
         for line in [*grid, *zip(*grid, strict=True)]:
             assert sum(1 for cell in line if cell is None) != 1, line
         for line in grid:
@@ -187,3 +193,14 @@ async def test_small_cells_suppressed_with_their_complements(figures_db: Databas
     assert result["follow_ups"]["done"] is None and result["follow_ups"]["due"] == 5
     waits = {row["risk"]: row for row in result["wait_by_risk"]}
     assert waits["low"]["median"] == 23 and waits["moderate"]["median"] == 10
+
+
+async def test_channels_and_referrals(figures_db: Database) -> None:
+    """Offered by channel and wrap-ups by referral, for the monthly report."""
+    result = await figures(figures_db)
+    channels = dict(zip(result["channels"]["categories"], result["channels"]["counts"],
+                        strict=True))
+    assert channels == {"webchat": 7, "voice": 10, "sms": 0}
+    assert result["referrals"] == {"categories": ["police_110"], "counts": [4]}
+    suppressed = await figures(figures_db, threshold=5)
+    assert suppressed["referrals"]["counts"] == [None]
