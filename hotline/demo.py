@@ -93,6 +93,7 @@ def run_demo(config: Config, *, traffic: bool = True) -> None:
             f"  console 工作台:      {base}/console\n"
             f"  dispatch 调度台:     {base}/dispatch\n"
             f"  follow-ups 随访:     {base}/followups\n"
+            f"  statistics 统计:     {base}/stats\n"
             "  demo logins 演示账号 (role, username, password):\n" + "\n".join(logins) + "\n",
             flush=True,
         )

@@ -29,8 +29,8 @@ from hotline.events import Event, Subscription
 from hotline.risk import RiskLevel
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import Staff, current_staff, require_staff, staff_page_socket
-from hotline.web.pages import page_language, render
+from hotline.web.auth import Staff, open_staff_page, require_staff, staff_page_socket
+from hotline.web.pages import render
 from hotline.web.wire import json_object
 
 log = structlog.get_logger(__name__)
@@ -170,23 +170,10 @@ def _dispatch_id(request: web.Request) -> int:
 
 async def board_page(request: web.Request) -> web.StreamResponse:
     """GET /dispatch: the board, the login form for a stranger, a plain refusal otherwise."""
-    staff = await current_staff(request)
-    if staff is None:
-        raise web.HTTPSeeOther("/login?next=/dispatch")
-    config = request.app[keys.CONFIG]
-    lang = page_language(request, config)
-    if staff.user.role not in BOARD_ROLES:
-        text = FORBIDDEN_TEXT["en" if lang == "en" else "zh-CN"].format(role=staff.user.role.value)
-        return render("forbidden.html", config, status=403, lang=lang, message=text)
-    return render(
-        "dispatch.html",
-        config,
-        lang=lang,
-        csrf_token=staff.session.csrf_token,
-        user_role=staff.user.role.value,
-        user_id=str(staff.user.id),
-        display_name=staff.user.display_name,
-    )
+    page = await open_staff_page(request, BOARD_ROLES, FORBIDDEN_TEXT)
+    if isinstance(page, web.Response):
+        return page
+    return render("dispatch.html", request.app[keys.CONFIG], **page.values(request))
 
 
 async def get_board(request: web.Request) -> web.Response:

@@ -30,8 +30,8 @@ from hotline.errors import InvalidInput
 from hotline.events import Event
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import current_staff, require_staff, staff_page_socket
-from hotline.web.pages import page_language, render
+from hotline.web.auth import current_staff, open_staff_page, require_staff, staff_page_socket
+from hotline.web.pages import render
 from hotline.web.websockets import EventFeed
 from hotline.web.wire import json_object
 
@@ -89,24 +89,10 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 
 
 async def _page(request: web.Request, template: str, **values: str) -> web.StreamResponse:
-    staff = await current_staff(request)
-    if staff is None:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
-    config = request.app[keys.CONFIG]
-    lang = page_language(request, config)
-    if staff.user.role not in INCIDENT_ROLES:
-        text = FORBIDDEN_TEXT["en" if lang == "en" else "zh-CN"].format(role=staff.user.role.value)
-        return render("forbidden.html", config, status=403, lang=lang, message=text)
-    fields: dict[str, Any] = {  # Any: render's `status` keyword is not one of these
-        "lang": lang,
-        "csrf_token": staff.session.csrf_token,
-        "user_role": staff.user.role.value,
-        "user_id": str(staff.user.id),
-        "display_name": staff.user.display_name,
-        "time_zone": config.time_zone,
-        **values,
-    }
-    return render(template, config, **fields)
+    page = await open_staff_page(request, INCIDENT_ROLES, FORBIDDEN_TEXT)
+    if isinstance(page, web.Response):
+        return page
+    return render(template, request.app[keys.CONFIG], **{**page.values(request), **values})
 
 
 async def incidents_page(request: web.Request) -> web.StreamResponse:

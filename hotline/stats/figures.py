@@ -260,10 +260,13 @@ def compute(
     by_day = by_outcome(days, lambda c: period.day_of(c.arrived_at))
     by_day["answer_rate"] = []
     by_day["service_level_20"] = []
+    judged_by_day: dict[str, list[ContactFact]] = {day: [] for day in days}
+    for c in contacts:
+        if c.left_queue:
+            judged_by_day[period.day_of(c.arrived_at)].append(c)
     for i, day in enumerate(days):
         row_shown = all(by_day["series"][o][i] is not None for o in OUTCOMES)
-        judged = [c for c in contacts if period.day_of(c.arrived_at) == day and c.left_queue]
-        rates = _rates(judged, threshold) if row_shown else {}
+        rates = _rates(judged_by_day[day], threshold) if row_shown else {}
         by_day["answer_rate"].append(rates.get("answer_rate"))
         by_day["service_level_20"].append(rates.get("service_level_20"))
     by_hour = by_outcome(hours, lambda c: period.hour_of(c.arrived_at))

@@ -24,8 +24,8 @@ from hotline import audit
 from hotline.errors import InvalidInput
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import current_staff, require_staff
-from hotline.web.pages import page_language, render
+from hotline.web.auth import open_staff_page, require_staff
+from hotline.web.pages import render
 
 log = structlog.get_logger(__name__)
 
@@ -159,24 +159,10 @@ def chain_json(result: audit.Verification) -> dict[str, Any]:
 
 async def audit_page(request: web.Request) -> web.StreamResponse:
     """GET /audit: the page for admins; the login form without a session, else 403."""
-    staff = await current_staff(request)
-    if staff is None:
-        raise web.HTTPSeeOther("/login?next=/audit")
-    config = request.app[keys.CONFIG]
-    lang = page_language(request, config)
-    if staff.user.role not in AUDIT_ROLES:
-        text = FORBIDDEN_TEXT["en" if lang == "en" else "zh-CN"].format(role=staff.user.role.value)
-        return render("forbidden.html", config, status=403, lang=lang, message=text)
-    return render(
-        "audit.html",
-        config,
-        lang=lang,
-        csrf_token=staff.session.csrf_token,
-        user_role=staff.user.role.value,
-        user_id=str(staff.user.id),
-        display_name=staff.user.display_name,
-        time_zone=config.time_zone,
-    )
+    page = await open_staff_page(request, AUDIT_ROLES, FORBIDDEN_TEXT)
+    if isinstance(page, web.Response):
+        return page
+    return render("audit.html", request.app[keys.CONFIG], **page.values(request))
 
 
 async def get_audit(request: web.Request) -> web.Response:

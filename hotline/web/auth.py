@@ -11,6 +11,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -107,6 +108,45 @@ async def require_staff(
     return staff
 
 
+@dataclass(frozen=True)
+class StaffPage:
+    """A staff page's viewer and language, once they are known to be allowed."""
+
+    staff: Staff
+    lang: str
+
+    def values(self, request: web.Request) -> dict[str, Any]:
+        """What every staff page template needs: language, CSRF token, who, time zone.
+
+        (Typed Any only so it can be spread into `render`, whose `status` is an int.)"""
+        user = self.staff.user
+        return {
+            "lang": self.lang,
+            "csrf_token": self.staff.session.csrf_token,
+            "user_role": user.role.value,
+            "user_id": str(user.id),
+            "display_name": user.display_name,
+            "time_zone": request.app[keys.CONFIG].time_zone,
+        }
+
+
+async def open_staff_page(
+    request: web.Request, roles: tuple[Role, ...], forbidden: dict[str, str]
+) -> StaffPage | web.Response:
+    """Guard a staff page: the login form without a session (coming back here after it), a
+    plain 403 page naming the role (`forbidden` text per language, with `{role}`) for the
+    wrong role, else the viewer and the page language."""
+    staff = await current_staff(request)
+    if staff is None:
+        raise web.HTTPSeeOther(f"/login?next={request.path}")
+    config = request.app[keys.CONFIG]
+    lang = page_language(request, config)
+    if staff.user.role not in roles:
+        text = forbidden["en" if lang == "en" else "zh-CN"].format(role=staff.user.role.value)
+        return render("forbidden.html", config, status=403, lang=lang, message=text)
+    return StaffPage(staff, lang)
+
+
 def _safe_next(target: str) -> str:
     """Only same-site paths may follow a login (no open redirect)."""
     parts = urlsplit(target)
@@ -167,6 +207,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "/console")))
     if target == "/console" and user.role is Role.COORDINATOR:
         target = "/dispatch"  # a coordinator's place is the dispatch board, not the console
+    if target == "/console" and user.role is Role.ADMIN:
+        target = "/stats"  # admins do not answer contacts: figures, the audit trail
     response = web.HTTPSeeOther(target)
     response.set_cookie(
         SESSION_COOKIE,

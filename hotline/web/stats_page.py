@@ -28,7 +28,7 @@ from hotline.stats.monthly import (
 from hotline.stats.warning import alerts_json, open_alerts
 from hotline.users import Role
 from hotline.web import keys
-from hotline.web.auth import current_staff, require_staff
+from hotline.web.auth import open_staff_page, require_staff
 from hotline.web.pages import page_language, render
 from hotline.web.stats_view import charts, filters_form, link, table_html, tiles, warnings_html
 
@@ -112,18 +112,6 @@ async def _incidents(app: web.Application, lang: str) -> list[tuple[int, str]]:
     return result
 
 
-async def _staff_or_page(request: web.Request) -> tuple[Any, str] | web.Response:
-    staff = await current_staff(request)
-    if staff is None:
-        raise web.HTTPSeeOther(f"/login?next={request.path}")
-    config = request.app[keys.CONFIG]
-    lang = page_language(request, config)
-    if staff.user.role not in STATS_ROLES:
-        text = FORBIDDEN["en" if lang == "en" else "zh-CN"].format(role=staff.user.role.value)
-        return render("forbidden.html", config, status=403, lang=lang, message=text)
-    return staff, lang
-
-
 def _quick_ranges(today: date, query: dict[str, str], lang: str) -> str:
     """Links to the periods a supervisor asks about most."""
     month_start = today.replace(day=1)
@@ -152,10 +140,10 @@ def _quick_ranges(today: date, query: dict[str, str], lang: str) -> str:
 
 async def stats_page(request: web.Request) -> web.StreamResponse:
     """GET /stats: the figures of a period, as tiles, charts and a districts table."""
-    checked = await _staff_or_page(request)
-    if isinstance(checked, web.Response):
-        return checked
-    staff, lang = checked
+    page = await open_staff_page(request, STATS_ROLES, FORBIDDEN)
+    if isinstance(page, web.Response):
+        return page
+    lang = page.lang
     app = request.app
     config = app[keys.CONFIG]
     today = _today(app)
@@ -176,11 +164,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
     return render(
         "stats.html",
         config,
-        lang=lang,
-        csrf_token=staff.session.csrf_token,
-        user_role=staff.user.role.value,
-        user_id=str(staff.user.id),
-        display_name=staff.user.display_name,
+        **page.values(request),
         period_text=f"{period.first.isoformat()} – {period.last.isoformat()} ({config.time_zone})",
         threshold=str(config.statistics.suppression_threshold),
         error=error,
@@ -246,10 +230,10 @@ def _month(request: web.Request) -> tuple[str, Period]:
 
 async def monthly_page(request: web.Request) -> web.StreamResponse:
     """GET /stats/monthly?month=2026-11: the monthly report (last month by default)."""
-    checked = await _staff_or_page(request)
-    if isinstance(checked, web.Response):
-        return checked
-    staff, lang = checked
+    page = await open_staff_page(request, STATS_ROLES, FORBIDDEN)
+    if isinstance(page, web.Response):
+        return page
+    lang = page.lang
     config = request.app[keys.CONFIG]
     month, period = _month(request)
     figures = await figures_for(request.app, period, Filters())
@@ -261,11 +245,7 @@ async def monthly_page(request: web.Request) -> web.StreamResponse:
     return render(
         "stats_monthly.html",
         config,
-        lang=lang,
-        csrf_token=staff.session.csrf_token,
-        user_role=staff.user.role.value,
-        user_id=str(staff.user.id),
-        display_name=staff.user.display_name,
+        **page.values(request),
         title=report_title(config, month, lang),
         period_text=f"{period.first.isoformat()} – {period.last.isoformat()} ({config.time_zone})",
         lang_link=link("/stats/monthly", {"month": month, "lang": other}),

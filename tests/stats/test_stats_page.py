@@ -264,3 +264,19 @@ async def test_threshold_is_configurable_end_to_end(
                                                              available=False)
     figures = await (await supervisor.get(f"/api/stats?{PERIOD}")).json()
     assert figures["summary"]["waiting"] == 1 and figures["threshold"] == 1
+
+
+async def test_admins_land_on_the_statistics_and_supervisors_find_them(
+    client: TestClient[Any, Any], login: StaffFactory
+) -> None:
+    """An admin's login goes to /stats (the console is not theirs); every staff page's top
+    bar carries the statistics link, shown to supervisors and admins."""
+    from tests.conftest import submit_login
+
+    await _app(client)[keys.USERS].add("root", "root", Role.ADMIN, "correct horse battery")
+    response = await submit_login(client, "root")
+    assert response.status == 303 and response.headers["Location"] == "/stats"
+    supervisor = await login("sup", Role.SUPERVISOR, available=False)
+    console = await (await supervisor.get("/console")).text()
+    assert 'id="stats-link" class="btn btn-quiet stats-link" href="/stats"' in console
+    assert 'data-role="supervisor"' in console

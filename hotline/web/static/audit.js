@@ -153,33 +153,11 @@
     }
   };
 
-  const tr = window.StaffPage.translator(STR);
-  const has = (key) => Object.prototype.hasOwnProperty.call(STR["zh-CN"], key);
-
-  /* Give an element one of our strings; it follows later language switches. */
-  function say(el, key, params) {
-    el.dataset.au = key;
-    if (params) el.dataset.auParams = JSON.stringify(params);
-    else delete el.dataset.auParams;
-    el.textContent = tr(key, params);
-    return el;
-  }
+  const strings = window.StaffPage.pageStrings(STR, "au");
+  const { tr, has, say } = strings;
 
   function applyStrings() {
-    for (const el of document.querySelectorAll("[data-au]")) {
-      let params = null;
-      if (el.dataset.auParams) {
-        try {
-          params = JSON.parse(el.dataset.auParams);
-        } catch (_e) {
-          params = null;
-        }
-      }
-      el.textContent = tr(el.dataset.au, params);
-    }
-    for (const el of document.querySelectorAll("[data-au-aria-label]")) {
-      el.setAttribute("aria-label", tr(el.dataset.auAriaLabel));
-    }
+    strings.apply();
     say($("col-time"), "col.time", { tz: TZ });
     document.title = tr("heading") + " · " + I.t("app.name");
   }

@@ -535,38 +535,7 @@
 
   /* -------------------------------------------------------------- strings */
 
-  const tr = window.StaffPage.translator(STR);
-
-  function has(key) {
-    return Object.prototype.hasOwnProperty.call(STR["zh-CN"], key);
-  }
-
-  /* Give an element one of our strings; it follows later language switches. */
-  function say(el, key, params) {
-    if (!el) return;
-    delete el.dataset.i18n;
-    el.dataset.fu = key;
-    if (params) el.dataset.fuParams = JSON.stringify(params);
-    else delete el.dataset.fuParams;
-    el.textContent = tr(key, params);
-  }
-
-  function applyStrings(root) {
-    for (const el of (root || document).querySelectorAll("[data-fu]")) {
-      let params = null;
-      if (el.dataset.fuParams) {
-        try {
-          params = JSON.parse(el.dataset.fuParams);
-        } catch (_e) {
-          params = null;
-        }
-      }
-      el.textContent = tr(el.dataset.fu, params);
-    }
-    for (const el of (root || document).querySelectorAll("[data-fu-aria-label]")) {
-      el.setAttribute("aria-label", tr(el.dataset.fuAriaLabel));
-    }
-  }
+  const { tr, has, say, apply: applyStrings } = window.StaffPage.pageStrings(STR, "fu");
 
   /* An API error: our words for its code (or field), else the server's message. */
   function showError(target, data) {

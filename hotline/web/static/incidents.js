@@ -274,31 +274,7 @@
     }
   };
 
-  const tr = window.StaffPage.translator(STR);
-
-  /* Give an element one of our strings; it follows later language switches. */
-  function say(el, key, params) {
-    if (!el) return el;
-    el.dataset.in = key;
-    if (params) el.dataset.inParams = JSON.stringify(params);
-    else delete el.dataset.inParams;
-    el.textContent = tr(key, params);
-    return el;
-  }
-
-  function applyStrings() {
-    for (const el of document.querySelectorAll("[data-in]")) {
-      let params = null;
-      if (el.dataset.inParams) {
-        try {
-          params = JSON.parse(el.dataset.inParams);
-        } catch (_e) {
-          params = null;
-        }
-      }
-      el.textContent = tr(el.dataset.in, params);
-    }
-  }
+  const { tr, say, apply: applyStrings } = window.StaffPage.pageStrings(STR, "in");
 
   const en = () => I.lang === "en";
   const nameOf = (o) => (o ? (en() ? o.name_en || o.name_zh : o.name_zh || o.name_en) || o.id || "" : "");

@@ -41,6 +41,43 @@
     };
   }
 
+  /* A page's own strings, bound to elements by a data attribute of its own (`data-<name>`,
+   * with `data-<name>-params` and `data-<name>-aria-label`), so that a language switch
+   * says them again: { tr, has, say(el, key, params), apply(root) }. */
+  function pageStrings(table, name) {
+    const tr = translator(table);
+    const has = (key) => Object.prototype.hasOwnProperty.call(table["zh-CN"], key);
+    const paramsKey = name + "Params";
+    const ariaKey = name + "AriaLabel";
+    function say(el, key, params) {
+      if (!el) return el;
+      delete el.dataset.i18n; // our string now, not the shared one
+      el.dataset[name] = key;
+      if (params) el.dataset[paramsKey] = JSON.stringify(params);
+      else delete el.dataset[paramsKey];
+      el.textContent = tr(key, params);
+      return el;
+    }
+    function apply(root) {
+      const scope = root || document;
+      for (const el of scope.querySelectorAll("[data-" + name + "]")) {
+        let params = null;
+        if (el.dataset[paramsKey]) {
+          try {
+            params = JSON.parse(el.dataset[paramsKey]);
+          } catch (_e) {
+            params = null;
+          }
+        }
+        el.textContent = tr(el.dataset[name], params);
+      }
+      for (const el of scope.querySelectorAll("[data-" + name + "-aria-label]")) {
+        el.setAttribute("aria-label", tr(el.dataset[ariaKey]));
+      }
+    }
+    return { tr, has, say, apply };
+  }
+
   /* The server's clock, kept as an offset in the page's state `S` (S.offset, ms). */
   function clock(S) {
     return {
@@ -210,5 +247,7 @@
     return state;
   }
 
-  window.StaffPage = { meta, make, hideMessage, translator, clock, session, liveSocket };
+  window.StaffPage = {
+    meta, make, hideMessage, translator, pageStrings, clock, session, liveSocket
+  };
 })();
