@@ -131,6 +131,7 @@ class Sizes:
     rounds: int  # alternations minimal/hotline; the best round of each counts
     pages: int = 200  # dispatches whose page latency is measured
     escalations: int = 1000  # dispatches escalating at the same instant
+    stats_contacts: int = 100_000  # contacts in the month the statistics are computed over
 
     @classmethod
     def of(cls, quick: bool) -> Sizes:
@@ -143,6 +144,7 @@ class Sizes:
                 rounds=1,
                 pages=30,
                 escalations=200,
+                stats_contacts=5_000,
             )
         return cls(takes=1000, warmup_seconds=1.0, measure_seconds=5.0, rounds=2)
 
@@ -215,6 +217,12 @@ def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> in
             )
         report.metrics.extend(dispatch.metrics)
         report.context["dispatch"] = dispatch.context
+        with _quiet_logs():
+            stats = asyncio.run(
+                _bench_stats(replace(bench_config, data_dir=Path(tmp) / "stats"), sizes)
+            )
+        report.metrics.extend(stats.metrics)
+        report.context["stats"] = stats.context
 
     _print_table(report.metrics)
     if json_path is not None:
@@ -365,6 +373,31 @@ async def _bench_dispatch(config: Config, sizes: Sizes) -> Report:
             ),
         ],
         context={"page_latency": latency_context, "timer_lateness": lateness_context},
+    )
+
+
+async def _bench_stats(config: Config, sizes: Sizes) -> Report:
+    """A month's statistics over a busy event log, and the event-loop lag meanwhile."""
+    from hotline.stats.bench import LOOP_LAG_P99_TARGET_MS, bench_stats
+
+    elapsed, lag, context = await bench_stats(config, sizes.stats_contacts)
+    print(
+        f"stats: a month of {sizes.stats_contacts} contacts in {elapsed:.0f} ms, "
+        f"event-loop lag p99 {lag:.1f} ms",
+        flush=True,
+    )
+    return Report(
+        metrics=[
+            Metric("stats_month_ms", round(elapsed, 1), "ms"),
+            Metric(
+                "stats_loop_lag_p99_ms",
+                round(max(lag, 0.001), 3),
+                "ms",
+                f"< {LOOP_LAG_P99_TARGET_MS:g}",
+                lag < LOOP_LAG_P99_TARGET_MS,
+            ),
+        ],
+        context=context,
     )
 
 

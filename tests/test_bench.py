@@ -25,6 +25,8 @@ EXPECTED_UNITS = {
     "minimal_form_per_second": "requests/s",
     "page_latency_p99_ms": "ms",
     "timer_lateness_p99_ms": "ms",
+    "stats_month_ms": "ms",
+    "stats_loop_lag_p99_ms": "ms",
 }
 
 
@@ -45,4 +47,5 @@ def test_quick_benchmarks_write_every_metric(
     printed = capsys.readouterr().out
     assert "take_next_p99_ms" in printed and "intake_ratio" in printed
     assert "page_latency_p99_ms" in printed and "timer_lateness_p99_ms" in printed
+    assert "stats_month_ms" in printed and "stats_loop_lag_p99_ms" in printed
     assert not config.data_dir.exists(), "the benchmark must not touch the configured data dir"

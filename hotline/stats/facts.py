@@ -9,10 +9,14 @@ the key never leaves this package (see `hotline.stats.figures`).
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from aiosqlite import Row
 
 from hotline.clock import from_iso, to_iso
 from hotline.store.database import Database
@@ -135,10 +139,14 @@ def _marks(values: tuple[str, ...]) -> str:
 
 async def load_facts(db: Database, start: datetime, end: datetime, now: datetime) -> Facts:
     """The facts of contacts that arrived, dispatches requested and follow-ups falling due
-    in [start, end). Later events of those subjects (an answer after the end) count too."""
-    facts = Facts(start=start, end=end, now=now)
+    in [start, end). Later events of those subjects (an answer after the end) count too.
+
+    The rows are read on the store's reader thread and turned into facts on a worker
+    thread: a year of a busy line is a few seconds of work that must not hold up the event
+    loop the consoles and the queue run on.
+    """
     span = (to_iso(start), to_iso(end))
-    rows = await db.fetchall(
+    contact_rows = await db.fetchall(
         f"""
         WITH arrivals AS (
             SELECT DISTINCT subject FROM events
@@ -151,13 +159,7 @@ async def load_facts(db: Database, start: datetime, end: datetime, now: datetime
         """,
         (*span, *_CONTACT_KINDS),
     )
-    contacts: dict[int, ContactFact] = {}
-    for row in rows:
-        key, at, data = _key(row["subject"]), from_iso(row["at"]), json.loads(row["data"])
-        _apply_contact_event(contacts, row["kind"], key, at, data)
-    facts.contacts = [c for c in contacts.values() if start <= c.arrived_at < end]
-
-    rows = await db.fetchall(
+    dispatch_rows = await db.fetchall(
         """
         WITH requested AS (
             SELECT DISTINCT subject FROM events
@@ -169,8 +171,36 @@ async def load_facts(db: Database, start: datetime, end: datetime, now: datetime
         """,
         span,
     )
+    follow_up_rows = await db.fetchall(
+        f"SELECT at, kind, subject, data FROM events WHERE kind IN ({_marks(_FOLLOWUP_KINDS)})"
+        " ORDER BY id",
+        _FOLLOWUP_KINDS,
+    )
+    facts = Facts(start=start, end=end, now=now)
+    await asyncio.to_thread(_build, facts, contact_rows, dispatch_rows, follow_up_rows)
+    referenced = {d.contact_key for d in facts.dispatches} | {
+        p.contact_key for p in facts.follow_ups
+    }
+    missing = {k for k in referenced if k is not None} - set(facts.contact_tags)
+    await _tag_contacts(db, missing, facts)
+    return facts
+
+
+def _build(
+    facts: Facts,
+    contact_rows: Sequence[Row],
+    dispatch_rows: Sequence[Row],
+    follow_up_rows: Sequence[Row],
+) -> None:
+    """Turn the rows into facts (on a worker thread)."""
+    contacts: dict[int, ContactFact] = {}
+    for row in contact_rows:
+        key, at, data = _key(row["subject"]), from_iso(row["at"]), json.loads(row["data"])
+        _apply_contact_event(contacts, row["kind"], key, at, data)
+    facts.contacts = [c for c in contacts.values() if facts.start <= c.arrived_at < facts.end]
+
     dispatches: dict[int, DispatchFact] = {}
-    for row in rows:
+    for row in dispatch_rows:
         key, at, data = _key(row["subject"]), from_iso(row["at"]), json.loads(row["data"])
         if row["kind"] == "dispatch.requested":
             dispatches[key] = DispatchFact(
@@ -184,19 +214,13 @@ async def load_facts(db: Database, start: datetime, end: datetime, now: datetime
         elif key in dispatches and dispatches[key].accepted_at is None:
             dispatches[key].accepted_at = at
     facts.dispatches = list(dispatches.values())
-
-    facts.follow_ups = await _follow_up_points(db, start, end)
+    facts.follow_ups = _follow_up_points(follow_up_rows, facts.start, facts.end)
 
     by_key = {c.key: c for c in facts.contacts}
     for dispatch in facts.dispatches:
         if dispatch.contact_key in by_key:
             by_key[dispatch.contact_key].dispatched = True
-    referenced = {d.contact_key for d in facts.dispatches} | {
-        p.contact_key for p in facts.follow_ups
-    }
     facts.contact_tags = {c.key: (c.channel, c.incident_id) for c in facts.contacts}
-    await _tag_contacts(db, {k for k in referenced if k is not None} - set(by_key), facts)
-    return facts
 
 
 def _apply_contact_event(
@@ -241,18 +265,15 @@ def _apply_contact_event(
         fact.incident_id = int(incident) if incident is not None else None
 
 
-async def _follow_up_points(db: Database, start: datetime, end: datetime) -> list[FollowUpPoint]:
+def _follow_up_points(
+    rows: Sequence[Row], start: datetime, end: datetime
+) -> list[FollowUpPoint]:
     """Every due point of every case, kept when it falls due in [start, end).
 
     A case's due point is set when it opens and after each attempt (`next_due_at`); the
     next attempt answers it (done), closing the case before it falls due cancels it, and a
     `followup.overdue` alarm for it (owner stage) marks it overdue.
     """
-    rows = await db.fetchall(
-        f"SELECT at, kind, subject, data FROM events WHERE kind IN ({_marks(_FOLLOWUP_KINDS)})"
-        " ORDER BY id",
-        _FOLLOWUP_KINDS,
-    )
     points: list[FollowUpPoint] = []
     current: dict[int, FollowUpPoint] = {}
     for row in rows:
