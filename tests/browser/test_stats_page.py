@@ -125,3 +125,50 @@ async def test_a_supervisor_reads_the_week_and_marks_a_warning_seen(
         del button
     await expect(page.locator("#warnings")).to_contain_text("no district shows a rise")
     assert errors == []
+
+
+async def test_the_monthly_report_page_and_its_file(
+    aiohttp_server: Any, app: web.Application, clock: ManualClock, browser: Browser,
+    tmp_path: Path,
+) -> None:
+    """From /stats to last month's report: its tables, the month before and after from the
+    keyboard, and the downloaded Markdown file saying the same as the page."""
+    server = await aiohttp_server(app)
+    base = str(server.make_url("")).rstrip("/")
+    await add_staff(app, "zhao", Role.SUPERVISOR)
+    log = EventLog()
+    october = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)
+    for n in range(12):
+        log.contact(october + timedelta(hours=n), answered_after=20,
+                    referral="police_110" if n < 6 else None)
+    await log.write(app[keys.DATABASE], clock)
+    clock.set(NOW)
+    errors: list[str] = []
+    page = await staff_page_login(browser, base, "zhao", errors, "/stats")
+    await page.goto(f"{base}/stats?from=2026-10-01&to=2026-10-31")
+    await page.click("#monthly-link")
+    await page.wait_for_url("**/stats/monthly?month=2026-10**")
+    await expect(page.locator("#report-title")).to_contain_text("2026-10 月度报告")
+    overview = page.locator(".report-table").first
+    await expect(overview.locator("tr", has_text="来电/来访").locator("td")).to_have_text("12")
+    await expect(page.locator(".report-table", has_text="转介去向")).to_contain_text("6")
+    await page.screenshot(path=str(tmp_path / "monthly.png"), full_page=True)
+
+    async with page.expect_download() as download_info:
+        await page.click("#download-report")
+    download = await download_info.value
+    saved = tmp_path / "report.md"
+    await download.save_as(saved)
+    text = saved.read_text("utf-8")
+    assert text.startswith("# 芜湖市心理援助热线 · 2026-10 月度报告")
+    assert "| 来电/来访 | 12 |" in text and "| 转介 | 6 |" in text
+
+    await page.focus("#next-month")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**month=2026-11**")
+    november = page.locator(".report-table").first.locator("tr", has_text="来电/来访")
+    await expect(november.locator("td")).to_have_text("0")
+    await page.focus("#previous-month")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**month=2026-10**")
+    assert errors == []
