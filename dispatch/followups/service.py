@@ -484,6 +484,19 @@ class FollowUps:
             )
         return {"phone": await self.cases.phone(case_id), "name": await self.cases.name(case_id)}
 
+    async def notes_read(self, case_id: int, actor: User, notes: int) -> None:
+        """Record that someone was shown a case's attempt notes (the case page shows them to
+        whoever may see the case, so the next caller knows what was said)."""
+        async with self.db.transaction() as tx:
+            await audit.record(
+                tx,
+                actor=f"user:{actor.id}",
+                action="case.notes_read",
+                subject=_subject(case_id),
+                purpose="case_page",
+                data={"notes": notes, "role": actor.role.value},
+            )
+
     # -- the clock: alarms and caring texts -------------------------------------------------
 
     async def fire_due(self) -> int:

@@ -235,9 +235,10 @@ class CaseViews:
         rows = await self.followups.cases.undecided()
         return [{**row, "district": labels.district(row["district"])} for row in rows]
 
-    async def detail(self, case: Case) -> dict[str, Any]:
+    async def detail(self, case: Case, viewer: User) -> dict[str, Any]:
         """The case page: the row, its schedule, attempts with notes, links, caring texts and
-        history. Call only after `FollowUps.get` let the viewer see the case."""
+        history. Call only after `FollowUps.get` let the viewer see the case; showing the
+        viewer notes is a read of personal data, audited (`case.notes_read`)."""
         followups = self.followups
         labels = self.labels()
         now = followups.db.clock.now()
@@ -252,6 +253,9 @@ class CaseViews:
             await self._attempt(attempt, labels)
             for attempt in await followups.cases.attempts(case.id)
         ]
+        notes = sum(1 for attempt in view["attempts"] if attempt["note"])
+        if notes:
+            await followups.notes_read(case.id, viewer, notes)
         view["links"] = await followups.cases.links(case.id)
         view["caring_texts"] = await followups.cases.caring_texts(case.id)
         view["dispatches"] = [

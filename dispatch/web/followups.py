@@ -201,8 +201,10 @@ async def get_options(request: web.Request) -> web.Response:
     return web.json_response(await _views(request.app).options(staff.user))
 
 
-async def _case_answer(app: web.Application, case: Case, status: int = 200) -> web.Response:
-    return web.json_response(await _views(app).detail(case), status=status)
+async def _case_answer(
+    app: web.Application, case: Case, viewer: User, status: int = 200
+) -> web.Response:
+    return web.json_response(await _views(app).detail(case, viewer), status=status)
 
 
 async def open_case(request: web.Request) -> web.Response:
@@ -246,14 +248,14 @@ async def open_case(request: web.Request) -> web.Response:
         )
     )
     log.info("followup_opened_by_hand", case_id=case.id, role=staff.user.role.value)
-    return await _case_answer(app, case, status=201)
+    return await _case_answer(app, case, staff.user, status=201)
 
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/followups/{id}: the case page's data."""
     staff = await require_staff(request, FOLLOWUP_ROLES)
     case = await request.app[dispatch_keys.FOLLOWUPS].get(_case_id(request), staff.user)
-    return await _case_answer(request.app, case)
+    return await _case_answer(request.app, case, staff.user)
 
 
 async def _act(request: web.Request) -> tuple[User, FollowUps, dict[str, Any], int]:
@@ -274,7 +276,7 @@ async def record_attempt(request: web.Request) -> web.Response:
         grade=body.get("grade"),
         note=body.get("note", ""),
     )
-    view = await _views(request.app).detail(result.case)
+    view = await _views(request.app).detail(result.case, user)
     view["risk_rose"] = result.risk_rose
     return web.json_response(view)
 
@@ -283,7 +285,7 @@ async def close_case(request: web.Request) -> web.Response:
     """POST /api/followups/{id}/close: only with a configured reason."""
     user, followups, body, case_id = await _act(request)
     case = await followups.close(case_id, user, body.get("reason"), body.get("note", ""))
-    return await _case_answer(request.app, case)
+    return await _case_answer(request.app, case, user)
 
 
 async def reassign_case(request: web.Request) -> web.Response:
@@ -291,7 +293,7 @@ async def reassign_case(request: web.Request) -> web.Response:
     user, followups, body, case_id = await _act(request)
     owner = parse_owner(body.get("owner"), user, followups)
     case = await followups.reassign(case_id, user, owner)
-    return await _case_answer(request.app, case)
+    return await _case_answer(request.app, case, user)
 
 
 async def read_details(request: web.Request) -> web.Response:
@@ -323,7 +325,7 @@ async def link_contact(request: web.Request) -> web.Response:
     if contact_id is None:
         raise InvalidInput("enter the contact number", field="contact_id")
     await followups.link_contact(case_id, contact_id, user)
-    return await _case_answer(request.app, await followups.get(case_id, user))
+    return await _case_answer(request.app, await followups.get(case_id, user), user)
 
 
 async def decide_contact(request: web.Request) -> web.Response:
@@ -346,7 +348,7 @@ async def decide_contact(request: web.Request) -> web.Response:
     case = await followups.open_from_contact(
         contact_id, staff.user, owner=owner, caring=_flag(body, "caring"), phone=_phone(body)
     )
-    return await _case_answer(request.app, case, status=201)
+    return await _case_answer(request.app, case, staff.user, status=201)
 
 
 async def caring_status(request: web.Request) -> web.Response:

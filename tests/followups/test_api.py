@@ -748,3 +748,38 @@ async def test_the_caring_text_callback_says_when_telephony_is_off(
     params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"}
     off = await client.post(path, data=params, headers=_signed(path, params))
     assert off.status == 503
+
+
+async def test_reading_attempt_notes_is_audited(
+    client: TestClient[Any, Any], login: StaffFactory
+) -> None:
+    """The case page shows attempt notes (personal words) to whoever may see the case: each
+    showing is an audit record naming the reader; a case without notes records nothing."""
+    from hotline import audit as audit_trail
+
+    app = app_of(client)
+    wang = await followup_login(login, "wang")
+    li = await followup_login(login, "li", Role.SUPERVISOR)
+    opened = await json_of(await wang.post("/api/followups", {"risk": "high"}), 201)
+    base = f"/api/followups/{opened['id']}"
+    await json_of(await wang.get(base))
+    db = app[keys.DATABASE]
+
+    async def reads() -> list[tuple[str, str, str]]:
+        rows = await db.fetchall(
+            "SELECT actor, subject, data FROM audit_log WHERE action = 'case.notes_read'"
+        )
+        return [(r["actor"], r["subject"], r["data"]) for r in rows]
+
+    assert await reads() == []
+    await json_of(
+        await wang.post(f"{base}/attempts", {"outcome": "reached", "risk": "high", "note": NOTE})
+    )
+    await json_of(await li.get(base))
+    recorded = await reads()
+    assert [(actor, subject) for actor, subject, _ in recorded] == [
+        (f"user:{wang.user_id}", f"followup:{opened['id']}"),
+        (f"user:{li.user_id}", f"followup:{opened['id']}"),
+    ]
+    assert all(NOTE not in data for _, _, data in recorded)
+    assert (await audit_trail.verify(db)).intact
