@@ -35,6 +35,7 @@ from hotline.counsellors import Presence
 from hotline.errors import InvalidInput
 from hotline.events import Event, Subscription
 from hotline.risk import RiskLevel
+from hotline.stats.warning import alerts_json, open_alerts
 from hotline.users import Role
 from hotline.web import keys
 from hotline.web.auth import (
@@ -47,6 +48,7 @@ from hotline.web.auth import (
 )
 from hotline.web.pages import page_language, render
 from hotline.web.request_context import CONSOLE_CSP
+from hotline.web.stats_view import warning_text
 from hotline.web.wire import json_object, message_json
 
 log = structlog.get_logger(__name__)
@@ -610,6 +612,21 @@ class _ConsoleView:
     async def send_surge(self) -> None:
         await self.ws.send_json({"type": "surge", "surge": await _surge_json(self.app)})
 
+    async def send_warnings(self) -> None:
+        """Supervisors: the early warnings still open, as sentences in both languages (the
+        page shows its own); aggregates only, never a contact."""
+        if not self.supervisor:
+            return
+        config = self.app[keys.CONFIG]
+        alerts = await open_alerts(self.app[keys.DATABASE])
+        frame: dict[str, object] = {"type": "warnings", "count": len(alerts)}
+        for lang in config.ui.languages:
+            frame[lang] = [
+                warning_text(alert, lang, config.time_zone)
+                for alert in alerts_json(alerts, config, lang)
+            ]
+        await self.ws.send_json(frame)
+
     async def follow(self, subscription: Subscription) -> None:
         conversations = self.app[keys.CONVERSATIONS]
         while not self.ws.closed:
@@ -645,6 +662,8 @@ class _ConsoleView:
                         left_me.add(int(event.subject.split(":")[1]))
                 elif event.kind in ("surge.started", "surge.ended"):
                     await self.send_surge()
+                elif event.kind.startswith("stats.early_warning"):
+                    await self.send_warnings()
                 elif event.kind == "counsellor.presence":
                     floor_moved = True
                     if event.subject == f"user:{self.staff.user.id}":
@@ -705,6 +724,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
             await view.send_queue()
             await view.send_floor()
             await view.send_surge()
+            await view.send_warnings()
             for waiting in await app[keys.CONVERSATIONS].queue(limit=20):
                 if waiting.risk is RiskLevel.IMMINENT:  # offered again after a reload
                     await view.send_urgent(waiting.id)

@@ -186,6 +186,33 @@ def charts(figures: dict[str, Any], config: Config, lang: str) -> str:
     )
 
 
+def warning_text(alert: dict[str, Any], lang: str, zone: str) -> str:
+    """One early-warning alert in a sentence: district, measure, how far above its
+    baseline, since when, and the p-value (aggregates only)."""
+    since = from_iso(alert["window_start"]).astimezone(ZoneInfo(zone))
+    if alert["measure"] == "high_risk_share":
+        share = 100 * (alert["baseline_share"] or 0)
+        what = _t(
+            lang,
+            f"高危占比 {alert['observed']}/{alert['window_total']}（基线 {share:.1f}%）",
+            f"high-risk share {alert['observed']}/{alert['window_total']}"
+            f" (baseline {share:.1f}%)",
+        )
+    else:
+        what = _t(
+            lang,
+            f"{alert['observed']} 次（预期约 {alert['expected']:.1f}，{alert['ratio']} 倍）",
+            f"{alert['observed']} (about {alert['expected']:.1f} expected, {alert['ratio']}×)",
+        )
+    return _t(
+        lang,
+        f"预警 · {alert['district_name']} · {alert['measure_name']}：{what}，"
+        f"自 {since:%m-%d %H:%M} 起；p = {alert['p_value']:.2g}",
+        f"Early warning · {alert['district_name']} · {alert['measure_name']}: {what} "
+        f"since {since:%m-%d %H:%M}; p = {alert['p_value']:.2g}",
+    )
+
+
 def warnings_html(alerts: Sequence[dict[str, Any]], lang: str, zone: str) -> str:
     """Open early-warning alerts: which district, what rose, by how much, and how unlikely
     that is by chance (aggregates only), each with a button to mark it seen."""
@@ -201,29 +228,7 @@ def warnings_html(alerts: Sequence[dict[str, Any]], lang: str, zone: str) -> str
         )
     items = []
     for alert in alerts:
-        since = from_iso(alert["window_start"]).astimezone(ZoneInfo(zone))
-        if alert["measure"] == "high_risk_share":
-            what = _t(
-                lang,
-                f"高危占比 {alert['observed']}/{alert['window_total']}"
-                f"（基线 {100 * (alert['baseline_share'] or 0):.1f}%）",
-                f"high-risk share {alert['observed']}/{alert['window_total']}"
-                f" (baseline {100 * (alert['baseline_share'] or 0):.1f}%)",
-            )
-        else:
-            what = _t(
-                lang,
-                f"{alert['observed']} 次（预期约 {alert['expected']:.1f}，{alert['ratio']} 倍）",
-                f"{alert['observed']} (about {alert['expected']:.1f} expected, "
-                f"{alert['ratio']}×)",
-            )
-        text = _t(
-            lang,
-            f"预警 · {alert['district_name']} · {alert['measure_name']}：{what}，"
-            f"自 {since:%m-%d %H:%M} 起；p = {alert['p_value']:.2g}",
-            f"Early warning · {alert['district_name']} · {alert['measure_name']}: {what} "
-            f"since {since:%m-%d %H:%M}; p = {alert['p_value']:.2g}",
-        )
+        text = warning_text(alert, lang, zone)
         items.append(
             f'<li class="warning-item" data-warning="{int(alert["id"])}">{escape(text)} '
             f'<button class="btn btn-secondary acknowledge" type="button" '

@@ -172,3 +172,40 @@ async def test_the_monthly_report_page_and_its_file(
     await page.keyboard.press("Enter")
     await page.wait_for_url("**month=2026-10**")
     assert errors == []
+
+
+async def test_a_supervisor_at_the_console_sees_an_early_warning_as_it_is_raised(
+    aiohttp_server: Any, app: web.Application, clock: ManualClock, browser: Browser,
+) -> None:
+    """The scheduled check raises an alert while a supervisor works the console: a banner
+    names the district and the rise (no contact), links to /stats, follows the language,
+    and goes once the alert is marked seen; a counsellor's console never shows it."""
+    from hotline.stats.warning import acknowledge
+    from tests.browser.conftest import console_login
+
+    server = await aiohttp_server(app)
+    base = str(server.make_url("")).rstrip("/")
+    zhao = await add_staff(app, "zhao", Role.SUPERVISOR)
+    await add_staff(app, "wang", Role.COUNSELLOR)
+    await a_busy_week().write(app[keys.DATABASE], clock)
+    clock.set(NOW)
+    errors: list[str] = []
+    supervisor = await console_login(browser, base, "zhao", errors=errors)
+    counsellor = await console_login(browser, base, "wang", errors=errors)
+    banner = supervisor.locator("#warning-banner")
+    await expect(banner).to_be_hidden()
+
+    raised = await raise_alerts(app[keys.DATABASE], app[keys.CONFIG], NOW)
+    assert raised
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("镜湖区")
+    await expect(supervisor.locator("#warning-link")).to_have_attribute("href", "/stats")
+    await supervisor.click("#lang-switch")
+    await expect(banner).to_contain_text("Early warning · Jinghu")
+    await expect(counsellor.locator("#warning-banner")).to_be_hidden()
+
+    for alert in raised:
+        assert alert.id is not None
+        await acknowledge(app[keys.DATABASE], alert.id, zhao)
+    await expect(banner).to_be_hidden()
+    assert errors == []

@@ -47,6 +47,7 @@
      * audited POST, so it is never kept once closed or once another contact is selected). */
     callers: new Map(),
     history: null, /* { key, data, openedAt } */
+    warnings: null, /* supervisors: the open early warnings, worded per language */
     phoneAsked: new Set(), /* contacts whose wrap-up the server asked a number for */
     busy: { take: false, presence: false, reply: false, note: false, end: false, wrap: false,
       history: false },
@@ -2275,6 +2276,15 @@
     return tag;
   }
 
+  /* Supervisors: the district early warnings still open, as the server words them in each
+   * language; marked seen on the statistics page, which the banner links to. */
+  function renderWarnings() {
+    const w = S.warnings;
+    const texts = w ? (w[I.lang] || w["zh-CN"] || []) : [];
+    $("warning-text").textContent = texts.join("；");
+    $("warning-banner").hidden = texts.length === 0;
+  }
+
   function applySurge(surge) {
     surgeNow = surge || null;
     if (S.selected !== null) renderConversation();
@@ -2990,6 +3000,10 @@
       case "surge":
         applySurge(f.surge);
         break;
+      case "warnings":
+        S.warnings = f;
+        renderWarnings();
+        break;
       case "floor":
         S.floor = f.floor || null;
         renderFloor();
@@ -3105,6 +3119,7 @@
     renderImminent();
     renderFollowupLink();
     renderFollowupAlarms();
+    renderWarnings();
   });
 
   renderMe();
