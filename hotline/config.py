@@ -103,6 +103,29 @@ class RetentionConfig:
     run_every_hours: int = 24
 
 
+DATABASE_ENGINES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Which store holds the hotline's records: the embedded SQLite file, or PostgreSQL."""
+
+    engine: str = "sqlite"
+    url: str = field(default="", repr=False)  # may carry a password
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    """The Redis several gateway processes share; no url means one process, in-process."""
+
+    url: str = field(default="", repr=False)
+    key_prefix: str = "hotline:"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 @dataclass(frozen=True)
 class StatisticsConfig:
     """How aggregates are protected: cells counting fewer people than this are suppressed."""
@@ -210,6 +233,8 @@ class Config:
     ui: UIConfig
     console: ConsoleConfig
     retention: RetentionConfig
+    database: DatabaseConfig
+    redis: RedisConfig
     statistics: StatisticsConfig
     early_warning: EarlyWarningConfig
     webchat: WebchatConfig
@@ -460,6 +485,33 @@ def parse_config(
     )
     ret.finish()
 
+    dbs = root.section("database")
+    engine = dbs.text("engine", "sqlite")
+    if engine not in DATABASE_ENGINES:
+        raise ConfigError(
+            source,
+            dbs.key("engine"),
+            f"unknown engine {engine!r}; choose one of: {', '.join(DATABASE_ENGINES)}",
+        )
+    database_url = dbs.get("url", str, "")
+    if engine == "postgresql" and not database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            source,
+            dbs.key("url"),
+            "engine postgresql needs a url like postgresql://user@host:5432/hotline",
+        )
+    database = DatabaseConfig(engine=engine, url=database_url)
+    dbs.finish()
+
+    red = root.section("redis")
+    redis_url = red.get("url", str, "")
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            source, red.key("url"), "must be empty or a url like redis://127.0.0.1:6379/0"
+        )
+    redis = RedisConfig(url=redis_url, key_prefix=red.text("key_prefix", "hotline:"))
+    red.finish()
+
     stats = root.section("statistics")
     statistics = StatisticsConfig(
         suppression_threshold=stats.positive("suppression_threshold", 5),
@@ -527,6 +579,8 @@ def parse_config(
         ui=ui,
         console=console,
         retention=retention,
+        database=database,
+        redis=redis,
         statistics=statistics,
         early_warning=early_warning,
         webchat=webchat,

@@ -89,6 +89,21 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
         ("high = 30", "high = 6000", "wait_targets_seconds.high", "may not wait longer"),
         ("imminent = 10\n", "", "wait_targets_seconds.imminent", "required but missing"),
         ('name_en = "Wuwei County"', 'name_en = ""', "districts[7].name_en", "must not be empty"),
+        ('engine = "sqlite"', 'engine = "mysql"', "database.engine", "unknown engine"),
+        ('engine = "sqlite"', 'engine = "postgresql"', "database.url", "needs a url"),
+        ('url = ""\nkey_prefix', 'url = "127.0.0.1:6379"\nkey_prefix', "redis.url", "redis://"),
+        (
+            "suppression_threshold = 5",
+            "suppression_threshold = 0",
+            "statistics.suppression_threshold",
+            "greater than zero",
+        ),
+        (
+            "significance = 0.01",
+            "significance = 1.5",
+            "early_warning.significance",
+            "between 0 and 1",
+        ),
     ],
 )
 def test_config_error_names_file_key_and_problem(
