@@ -120,6 +120,7 @@ class RedisConfig:
 
     url: str = field(default="", repr=False)
     key_prefix: str = "hotline:"
+    liveness_seconds: int = 10
 
     @property
     def enabled(self) -> bool:
@@ -509,7 +510,11 @@ def parse_config(
         raise ConfigError(
             source, red.key("url"), "must be empty or a url like redis://127.0.0.1:6379/0"
         )
-    redis = RedisConfig(url=redis_url, key_prefix=red.text("key_prefix", "hotline:"))
+    redis = RedisConfig(
+        url=redis_url,
+        key_prefix=red.text("key_prefix", "hotline:"),
+        liveness_seconds=red.positive("liveness_seconds", 10),
+    )
     red.finish()
 
     stats = root.section("statistics")

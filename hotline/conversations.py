@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 import structlog
 
@@ -69,6 +70,18 @@ FollowUpHook = Callable[[Transaction, FollowUpRequest], Awaitable[object]]
 ContactStartedHook = Callable[[Transaction, Contact], Awaitable[object]]
 
 _DAY = timedelta(days=1)
+# A shared queue index may hand out a contact another process has just taken; after this
+# many such stale picks in a row, take through the store alone.
+STALE_PICKS = 5
+
+
+class QueuePicker(Protocol):
+    """Suggests the most urgent waiting contact (the shared index several gateway processes
+    keep in Redis); the store's guarded claim still decides."""
+
+    async def take(self, channels: frozenset[Channel] | None = None) -> int | None: ...
+
+    async def refresh(self, contact_ids: Iterable[int]) -> None: ...
 
 # At these levels a wrap-up must say whether the person agreed to follow-up, and why not.
 FOLLOW_UP_DECISION_RISKS = frozenset({RiskLevel.HIGH, RiskLevel.IMMINENT})
@@ -116,6 +129,8 @@ class Conversations:
         # hotline's core reaches follow-up cases only through them, never by import.
         self.on_follow_up = on_follow_up
         self.on_contact_started = on_contact_started
+        # Set when several gateway processes share a queue index (hotline.cluster).
+        self.queue_picker: QueuePicker | None = None
         self._intake = Intake(db, cipher, self._announce_started)
         self._contacts = ContactRepository(db, cipher)
         self._messages = MessageRepository(db, cipher)
@@ -825,6 +840,9 @@ class Conversations:
         receive the same contact.
         """
         await self._require_available(counsellor_id)
+        picked = await self._take_picked(counsellor_id, channels)
+        if picked is not None:
+            return picked
         async with self._db.transaction() as tx:
             now = tx.clock.now()
             contact = await self._contacts.claim_next(tx, counsellor_id, now, channels)
@@ -833,6 +851,32 @@ class Conversations:
             contact = await self._offered(tx, contact, counsellor_id)
         log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
         return contact
+
+    async def _take_picked(
+        self, counsellor_id: int, channels: frozenset[Channel] | None
+    ) -> Contact | None:
+        """Claim the contact the shared index suggests; None when there is no index, it
+        suggests nobody, or only stale picks (the store's own order decides then)."""
+        picker = self.queue_picker
+        if picker is None:
+            return None
+        for _ in range(STALE_PICKS):
+            contact_id = await picker.take(channels)
+            if contact_id is None:
+                return None
+            try:
+                async with self._db.transaction() as tx:
+                    now = tx.clock.now()
+                    contact = await self._contacts.claim(tx, contact_id, counsellor_id, now)
+                    if contact is not None:
+                        contact = await self._offered(tx, contact, counsellor_id)
+            except BaseException:
+                await picker.refresh([contact_id])  # popped but not claimed: put it back
+                raise
+            if contact is not None:
+                log.info("contact_taken", contact_id=contact.id, counsellor_id=counsellor_id)
+                return contact
+        return None
 
     async def take(self, contact_id: int, counsellor_id: int) -> Contact:
         """Take one named waiting contact (an urgent offer answered); 409 if someone was faster."""

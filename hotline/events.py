@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,10 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# A marker event that wakes a listener to resynchronise (see `Subscription.mark_behind`).
+RESYNC = Event(id=0, at=datetime.min, actor="system", kind="bus.resync", subject="bus")
+
+
 class EventBus:
     """In-process publish/subscribe of committed events for websockets and background loops.
 
@@ -38,11 +42,30 @@ class EventBus:
     def __init__(self, buffer: int = 1000) -> None:
         self._buffer = buffer
         self._subscribers: set[Subscription] = set()
+        self._forwarders: list[Callable[[Event], None]] = []
 
     def publish(self, event: Event) -> None:
-        """Hand a committed event to every subscriber without waiting."""
+        """Hand an event committed here to every subscriber, and to the forwarders (the
+        relay to other gateway processes), without waiting."""
+        self.deliver(event)
+        for forward in self._forwarders:
+            forward(event)
+
+    def deliver(self, event: Event) -> None:
+        """Hand an event to this process's subscribers only (one another process committed,
+        or a synthetic resync): it is not forwarded again."""
         for subscription in list(self._subscribers):
             subscription.offer(event)
+
+    def add_forwarder(self, forward: Callable[[Event], None]) -> None:
+        """Also hand every locally committed event to `forward` (must not block)."""
+        self._forwarders.append(forward)
+
+    def resync_all(self) -> None:
+        """Tell every live view it may have missed events (the fan-out was interrupted), so
+        it reloads its state from the store."""
+        for subscription in list(self._subscribers):
+            subscription.mark_behind()
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
@@ -72,6 +95,12 @@ class Subscription:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def mark_behind(self) -> None:
+        """Make the listener resynchronise: flagged as overflowed, and woken by a marker."""
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(RESYNC)
 
     async def get(self) -> Event:
         """Wait for the next event."""

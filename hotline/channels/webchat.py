@@ -230,7 +230,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
-            if sockets.remove(ws, owner) == 0:
+            # With several gateway processes the person may be connected to another one (a
+            # reload through the load balancer): the cluster's liveness sweep decides there.
+            if sockets.remove(ws, owner) == 0 and app.get(keys.CLUSTER) is None:
                 current = await conversations.get(contact.id)
                 if current.state.is_open:
                     await conversations.caller_disconnected(contact.id)

@@ -43,6 +43,7 @@ from hotline.users import Users
 from hotline.web import keys
 from hotline.web.audit_page import setup_audit_page
 from hotline.web.auth import setup_auth
+from hotline.web.cluster import TickGate, cluster_ctx, tick_gate
 from hotline.web.console import setup_console
 from hotline.web.early_warning_job import early_warning_ctx
 from hotline.web.errors import setup_errors
@@ -97,6 +98,7 @@ def create_app(
     setup_errors(app)
 
     app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(cluster_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(dispatch_ctx)
     app.cleanup_ctx.append(followups_ctx)
@@ -151,9 +153,13 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         counsellors, conversations, app[keys.SOCKETS], config.console.offline_grace_seconds
     )
     app[keys.PRESENCE_WATCH] = watch
-    await conversations.recover_after_restart()
-    await counsellors.mark_all_offline()
-    await watch.watch_holders()
+    if not config.redis.enabled:
+        # One process: nobody is connected at start, so make the stored state say so. With
+        # several, others' consoles and chats are live: the cluster's liveness sweep judges
+        # absence across all of them instead (hotline.web.cluster).
+        await conversations.recover_after_restart()
+        await counsellors.mark_all_offline()
+        await watch.watch_holders()
     log.info("store_opened", queue_length=await conversations.queue_length())
     yield
     await app[keys.PRESENCE_WATCH].close()
@@ -199,6 +205,7 @@ async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:
                 desk.next_timer_due,
                 desk.clock,
                 ESCALATION_TICK_SECONDS,
+                tick_gate(app),
             )
         ),
     ]
@@ -252,6 +259,7 @@ async def followups_ctx(app: web.Application) -> AsyncIterator[None]:
             followups.next_timer_due,
             followups.db.clock,
             FOLLOWUP_TICK_SECONDS,
+            tick_gate(app),
         )
     )
     yield
@@ -282,6 +290,7 @@ async def incidents_ctx(app: web.Application) -> AsyncIterator[None]:
             incidents.next_timer_due,
             incidents.db.clock,
             FOLLOWUP_TICK_SECONDS,
+            tick_gate(app),
         )
     )
     yield
@@ -296,12 +305,15 @@ async def _fire_timers_forever(
     next_due: Callable[[], Awaitable[datetime | None]],
     clock: Clock,
     tick: float,
+    gate: TickGate,
 ) -> None:
     """Fire durable timers as they fall due: at the earliest pending one, and at least every
-    `tick` seconds (a timer another process added is seen within a tick)."""
+    `tick` seconds (a timer another process added is seen within a tick). With several
+    processes, the one holding the tick fires (the store's claim keeps each timer single)."""
     while True:
         try:
-            await fire_due()
+            if await gate(what, tick):
+                await fire_due()
             upcoming = await next_due()
         except Exception as exc:  # the loop must outlive one bad pass
             log.error("timers_failed", what=what, error_type=type(exc).__name__)
@@ -325,9 +337,12 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _alarm_forever(app: web.Application) -> None:
     """Every second: is anyone waiting past their risk level's target? (Imminent: seconds.)"""
+    gate = tick_gate(app)
     while True:
         await asyncio.sleep(ALARM_SECONDS)
         try:
+            if not await gate("wait_alarms", ALARM_SECONDS):
+                continue
             desk = app[dispatch_keys.DESK]
             raised = await app[keys.CONVERSATIONS].raise_wait_alarms(desk.page_supervisor_for_wait)
             if raised:
@@ -338,9 +353,13 @@ async def _alarm_forever(app: web.Application) -> None:
 
 async def _sweep_forever(app: web.Application) -> None:
     """Mark abandoned the people who left while waiting; drop expired sessions; checkpoint."""
+    gate = tick_gate(app)
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
+            if not await gate("sweep", SWEEP_SECONDS):
+                await app[keys.DATABASE].checkpoint()
+                continue
             abandoned = await app[keys.CONVERSATIONS].abandon_departed()
             if abandoned:
                 log.info("contacts_abandoned", count=len(abandoned))

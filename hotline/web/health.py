@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from aiohttp import web
 
@@ -10,20 +11,32 @@ from hotline.web import keys
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Status, database reachability and queue length, as JSON (503 when unhealthy)."""
+    """Status, database reachability, Redis (with several gateways) and queue length, as JSON.
+
+    503 when the database does not answer: nothing can be kept then. A Redis that does not
+    answer makes the gateway "degraded", still 200: contacts are still accepted and kept in
+    the store, and consoles still take them, only without the shared index and live events
+    from the other gateways until Redis returns.
+    """
+    app = request.app
     try:
-        ok = await request.app[keys.DATABASE].ping()
-        queue_length = await request.app[keys.CONVERSATIONS].queue_length() if ok else None
-    except (sqlite3.Error, ValueError):
+        ok = await app[keys.DATABASE].ping()
+        queue_length = await app[keys.CONVERSATIONS].queue_length() if ok else None
+    except (sqlite3.Error, ValueError, OSError):
         ok, queue_length = False, None
-    return web.json_response(
-        {
-            "status": "ok" if ok else "error",
-            "database": "ok" if ok else "error",
-            "queue_length": queue_length,
-        },
-        status=200 if ok else 503,
-    )
+    body: dict[str, Any] = {
+        "status": "ok" if ok else "error",
+        "database": "ok" if ok else "error",
+        "queue_length": queue_length,
+    }
+    cluster = app.get(keys.CLUSTER)
+    if cluster is not None:
+        redis_ok = await cluster.ping()
+        body["redis"] = "ok" if redis_ok else "unavailable"
+        body["process"] = cluster.origin
+        if ok and not redis_ok:
+            body["status"] = "degraded"
+    return web.json_response(body, status=200 if ok else 503)
 
 
 def setup_health(app: web.Application) -> None:

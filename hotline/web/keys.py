@@ -48,3 +48,14 @@ TWILIO: web.AppKey[TwilioGateway | None] = web.AppKey("twilio")
 # sets it when follow-up cases are wired in (dispatch); the console shows [] without it.
 CaseLookup = Callable[[str], Awaitable[list[dict[str, object]]]]
 CASE_LOOKUP: web.AppKey[CaseLookup] = web.AppKey("case_lookup")
+
+# Several gateway processes (hotline.cluster): None when `[redis] url` is empty.
+if TYPE_CHECKING:
+    from hotline.cluster.connection import Cluster
+    from hotline.cluster.queue import QueueIndex
+    from hotline.cluster.relay import EventRelay
+    from hotline.cluster.ticks import TickClaims
+CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
+QUEUE_INDEX: web.AppKey[QueueIndex | None] = web.AppKey("queue_index")
+RELAY: web.AppKey[EventRelay | None] = web.AppKey("relay")
+TICKS: web.AppKey[TickClaims | None] = web.AppKey("ticks")

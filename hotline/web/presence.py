@@ -37,6 +37,9 @@ class PresenceWatch:
         self._sockets = sockets
         self._grace = grace
         self._pending: dict[int, asyncio.Task[None]] = {}
+        # With several gateway processes a counsellor's absence is judged across all of them
+        # (hotline.cluster.liveness), never from this process's sockets alone.
+        self.cluster_decides = False
 
     def schedule_offline(self, user_id: int) -> None:
         """Go offline after the grace period unless a console reconnects."""
@@ -52,8 +55,11 @@ class PresenceWatch:
     async def _later(self, user_id: int) -> None:
         try:
             await asyncio.sleep(self._grace)
-            if self._sockets.count(("user", user_id)) == 0:
-                await self.went_away(user_id)
+            if self._sockets.count(("user", user_id)) != 0:
+                return
+            if self.cluster_decides:
+                return  # the cluster's liveness sweep decides, with every process's sockets
+            await self.went_away(user_id)
         finally:
             self._pending.pop(user_id, None)
 

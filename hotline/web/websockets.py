@@ -23,12 +23,21 @@ class SocketRegistry:
     def __init__(self) -> None:
         self._all: set[web.WebSocketResponse] = set()
         self._by_owner: dict[Hashable, set[web.WebSocketResponse]] = defaultdict(set)
+        # Told of each newly connected owner (the cluster's liveness renews at once, so
+        # other processes see the console or chat page without waiting for a heartbeat).
+        self.on_connect: Callable[[Hashable], None] | None = None
 
     def add(self, ws: web.WebSocketResponse, owner: Hashable) -> int:
         """Track a socket; returns how many sockets that owner now has open."""
         self._all.add(ws)
         self._by_owner[owner].add(ws)
+        if self.on_connect is not None and len(self._by_owner[owner]) == 1:
+            self.on_connect(owner)
         return len(self._by_owner[owner])
+
+    def owners(self) -> list[Hashable]:
+        """Every owner with at least one socket open here."""
+        return [owner for owner, sockets in self._by_owner.items() if sockets]
 
     def remove(self, ws: web.WebSocketResponse, owner: Hashable) -> int:
         """Forget a socket; returns how many sockets that owner still has open."""
