@@ -1,0 +1,262 @@
+"""Two real gateway processes (`hotline serve`) on one data dir, sharing the real Redis:
+contacts entering through either, consoles on both, a race of take-next calls across the
+processes, and one process killed with SIGKILL in the middle of a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hotline.clock import SystemClock
+from hotline.crypto import FieldCipher
+from hotline.store.database import DB_FILE, Database
+from hotline.users import Role, Users
+from tests.cluster.conftest import REDIS_URL
+from tests.conftest import DEFAULT_CONFIG
+
+PASSWORD = "correct horse battery"
+START_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Gateway:
+    """One `hotline serve` process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, nothing is withdrawn or flushed."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    env: dict[str, str]
+    gateways: list[Gateway]
+
+    def spawn(self) -> Gateway:
+        """Start a `hotline serve` process on a free port (the tests' own command line)."""
+        port = free_port()
+        command = [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG)]
+        process = subprocess.Popen(
+            [*command, "serve", "--port", str(port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return Gateway(port, process)
+
+    async def start(self) -> Gateway:
+        gateway = self.spawn()
+        process = gateway.process
+        self.gateways.append(gateway)
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(START_SECONDS):
+                for _ in itertools.count():
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with http.get(f"{gateway.base}/healthz") as health:
+                            if health.status == 200:
+                                return gateway
+                    if process.poll() is not None:
+                        pytest.fail(f"a gateway exited while starting ({process.returncode})")
+                    await asyncio.sleep(0.1)
+        raise AssertionError("unreachable")
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, redis_prefix: str) -> AsyncIterator[Cluster]:
+    """A data dir with its schema and staff, and the environment every gateway shares."""
+    key = os.urandom(32)
+    data = tmp_path / "var"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOTLINE_DATA_DIR": str(data),
+        "HOTLINE_DATA_KEY": base64.b64encode(key).decode(),
+        "HOTLINE_REDIS__URL": REDIS_URL,
+        "HOTLINE_REDIS__KEY_PREFIX": redis_prefix,
+        "HOTLINE_REDIS__LIVENESS_SECONDS": "2",
+        "HOTLINE_CONSOLE__OFFLINE_GRACE_SECONDS": "2",
+        # Every chat in the test comes from one address: lift the per-address start limit.
+        "HOTLINE_WEBCHAT__STARTS_PER_MINUTE": "10000",
+    }
+    db = await Database.open(data / DB_FILE, SystemClock())
+    try:
+        users = Users(db, FieldCipher(key))
+        for i in range(8):
+            await users.add(f"c{i}", f"c{i}", Role.COUNSELLOR, PASSWORD)
+    finally:
+        await db.close()
+    running = Cluster(data, env, [])
+    yield running
+    for gateway in running.gateways:
+        if gateway.process.poll() is None:
+            gateway.process.terminate()
+            try:
+                gateway.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+
+
+class Console:
+    """A counsellor logged in on one gateway, through the real login form."""
+
+    def __init__(self, http: aiohttp.ClientSession, gateway: Gateway, csrf: str) -> None:
+        self.http = http
+        self.gateway = gateway
+        self.csrf = csrf
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with self.http.post(
+            self.gateway.base + path, json=body or {}, headers={"X-CSRF-Token": self.csrf}
+        ) as response:
+            return response.status, await response.json()
+
+
+async def log_in(gateway: Gateway, username: str) -> Console:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{gateway.base}/login") as form:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
+    assert found
+    async with http.post(
+        f"{gateway.base}/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": found[1]},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303, await response.text()
+    async with http.get(f"{gateway.base}/console") as page:
+        token = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
+    assert token
+    console = Console(http, gateway, token[1])
+    status, _ = await console.post("/console/api/presence", {"status": "available"})
+    assert status == 200
+    return console
+
+
+async def start_chat(gateway: Gateway) -> int:
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{gateway.base}/chat/api/conversations", json={"district": None}
+    ) as response:
+        assert response.status == 201
+        return int((await response.json())["contact_id"])
+
+
+async def frames_until(
+    ws: aiohttp.ClientWebSocketResponse, test: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            frame: dict[str, Any] = await ws.receive_json()
+            if test(frame):
+                return frame
+
+
+async def wait_for(test: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    async with asyncio.timeout(seconds):
+        for _ in itertools.count():
+            if await test():
+                return
+            await asyncio.sleep(0.2)
+
+
+async def test_two_gateway_processes_are_one_hotline(cluster: Cluster) -> None:
+    """Chats enter through both processes; a console on each sees the other's arrivals; 8
+    counsellors on the two processes race take-next for 40 contacts: each given once."""
+    a, b = await cluster.start(), await cluster.start()
+    consoles = [await log_in(a if i % 2 else b, f"c{i}") for i in range(8)]
+    try:
+        watcher = consoles[1]  # on a
+        async with watcher.http.ws_connect(
+            f"{a.base}/console/ws", headers={"Origin": a.base}
+        ) as ws:
+            await frames_until(ws, lambda f: f["type"] == "queue")
+            from_b = await start_chat(b)
+            await frames_until(
+                ws, lambda f: f["type"] == "queue" and any(q["id"] == from_b for q in f["queue"])
+            )
+        sent = [from_b] + [await start_chat(a if i % 2 else b) for i in range(39)]
+
+        async def take_all(console: Console) -> list[int]:
+            got = []
+            while True:
+                status, body = await console.post("/console/api/take-next")
+                if status == 409 and body["error"] == "queue_empty":
+                    return got
+                assert status == 200, body
+                got.append(int(body["contact"]["id"]))
+                status, _ = await console.post(f"/console/api/contacts/{got[-1]}/end")
+
+        results = await asyncio.gather(*(take_all(c) for c in consoles))
+        given = [cid for got in results for cid in got]
+        assert len(given) == len(set(given)), "a contact was given to two counsellors"
+        assert sorted(given) == sorted(sent), "a contact was lost"
+    finally:
+        for console in consoles:
+            await console.http.close()
+
+
+async def test_a_gateway_killed_mid_conversation_loses_nothing(cluster: Cluster) -> None:
+    """c1 talks with a person through gateway A; A is killed with SIGKILL and c1 never comes
+    back. The person returns to the head of the queue (not left with a counsellor who is
+    gone), the others waiting are all still there, and c2 on gateway B takes the person."""
+    a, b = await cluster.start(), await cluster.start()
+    first = await start_chat(b)
+    waiting = [await start_chat(a if i % 2 else b) for i in range(5)]
+    gone = await log_in(a, "c1")
+    other = await log_in(b, "c2")
+    try:
+        async with gone.http.ws_connect(f"{a.base}/console/ws", headers={"Origin": a.base}) as ws:
+            await frames_until(ws, lambda f: f["type"] == "queue")
+            status, body = await gone.post("/console/api/take-next")
+            assert status == 200 and body["contact"]["id"] == first
+            assert body["contact"]["state"] == "active"
+            a.kill()
+        async with other.http.ws_connect(
+            f"{b.base}/console/ws", headers={"Origin": b.base}
+        ) as ws:
+
+            async def back_in_queue() -> bool:
+                frame = await ws.receive_json()
+                return frame["type"] == "queue" and any(q["id"] == first for q in frame["queue"])
+
+            await wait_for(back_in_queue)
+        status, body = await other.post("/console/api/take-next")
+        assert status == 200 and body["contact"]["id"] == first  # at the head of its level
+        taken = [first]
+        for _ in waiting:
+            await other.post(f"/console/api/contacts/{taken[-1]}/end")
+            status, body = await other.post("/console/api/take-next")
+            taken.append(int(body["contact"]["id"]))
+        assert taken[1:] == waiting, "a waiting contact was lost or reordered"
+        async with aiohttp.ClientSession() as http, http.get(f"{b.base}/healthz") as health:
+            assert (await health.json())["status"] == "ok"
+    finally:
+        await gone.http.close()
+        await other.http.close()
