@@ -132,6 +132,8 @@ class Sizes:
     pages: int = 200  # dispatches whose page latency is measured
     escalations: int = 1000  # dispatches escalating at the same instant
     stats_contacts: int = 100_000  # contacts in the month the statistics are computed over
+    fanout_consoles: int = 500  # consoles spread over two gateway processes
+    fanout_rounds: int = 20  # arrivals whose fan-out is timed
 
     @classmethod
     def of(cls, quick: bool) -> Sizes:
@@ -145,6 +147,8 @@ class Sizes:
                 pages=30,
                 escalations=200,
                 stats_contacts=5_000,
+                fanout_consoles=40,
+                fanout_rounds=3,
             )
         return cls(takes=1000, warmup_seconds=1.0, measure_seconds=5.0, rounds=2)
 
@@ -223,6 +227,12 @@ def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> in
             )
         report.metrics.extend(stats.metrics)
         report.context["stats"] = stats.context
+        with _quiet_logs():
+            scaleout = asyncio.run(
+                _bench_scaleout(replace(bench_config, data_dir=Path(tmp) / "scaleout"), sizes)
+            )
+        report.metrics.extend(scaleout.metrics)
+        report.context["scaleout"] = scaleout.context
 
     _print_table(report.metrics)
     if json_path is not None:
@@ -398,6 +408,58 @@ async def _bench_stats(config: Config, sizes: Sizes) -> Report:
             ),
         ],
         context=context,
+    )
+
+
+async def _bench_scaleout(config: Config, sizes: Sizes) -> Report:
+    """Take-next through the Redis index, and fan-out over two gateway processes."""
+    from hotline.cluster.bench import (
+        FANOUT_P99_TARGET_MS,
+        TAKE_NEXT_REDIS_P99_TARGET_MS,
+        bench_fanout,
+        bench_take_next_redis,
+        redis_answers,
+        redis_url,
+    )
+
+    url = redis_url(config)
+    if not await redis_answers(url):
+        print(f"scale-out: Redis does not answer at {url}: not measured", flush=True)
+        return Report(context={"measured": False, "redis": url})
+    take_p99, take_context = await bench_take_next_redis(
+        replace(config, data_dir=config.data_dir / "take"),
+        sizes.takes,
+        QUEUE_BACKLOG,
+        TAKE_WARMUP,
+    )
+    fan_dir = config.data_dir / "fanout"
+    fan_dir.mkdir(parents=True, exist_ok=True)
+    fan_p99, fan_context = await bench_fanout(
+        config, fan_dir, sizes.fanout_consoles, sizes.fanout_rounds
+    )
+    print(
+        f"scale-out: take_next via Redis p99 {take_p99:.3f} ms; an arrival reached "
+        f"{sizes.fanout_consoles} consoles on 2 gateways, p99 {fan_p99:.1f} ms",
+        flush=True,
+    )
+    return Report(
+        metrics=[
+            Metric(
+                "take_next_p99_ms_redis",
+                round(take_p99, 4),
+                "ms",
+                f"< {TAKE_NEXT_REDIS_P99_TARGET_MS:g}",
+                take_p99 < TAKE_NEXT_REDIS_P99_TARGET_MS,
+            ),
+            Metric(
+                "fanout_p99_ms",
+                round(fan_p99, 2),
+                "ms",
+                f"< {FANOUT_P99_TARGET_MS:g}",
+                fan_p99 < FANOUT_P99_TARGET_MS,
+            ),
+        ],
+        context={"measured": True, "take_next": take_context, "fanout": fan_context},
     )
 
 

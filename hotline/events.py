@@ -43,6 +43,7 @@ class EventBus:
         self._buffer = buffer
         self._subscribers: set[Subscription] = set()
         self._forwarders: list[Callable[[Event], None]] = []
+        self._watchers: list[Callable[[Event], None]] = []
 
     def publish(self, event: Event) -> None:
         """Hand an event committed here to every subscriber, and to the forwarders (the
@@ -53,9 +54,16 @@ class EventBus:
 
     def deliver(self, event: Event) -> None:
         """Hand an event to this process's subscribers only (one another process committed,
-        or a synthetic resync): it is not forwarded again."""
+        or a synthetic resync): it is not forwarded again. Watchers see it first, so a cache
+        they invalidate is stale before any subscriber can read it."""
+        for watch in self._watchers:
+            watch(event)
         for subscription in list(self._subscribers):
             subscription.offer(event)
+
+    def add_watcher(self, watch: Callable[[Event], None]) -> None:
+        """Call `watch` (which must not block) with every event delivered here."""
+        self._watchers.append(watch)
 
     def add_forwarder(self, forward: Callable[[Event], None]) -> None:
         """Also hand every locally committed event to `forward` (must not block)."""
@@ -64,6 +72,8 @@ class EventBus:
     def resync_all(self) -> None:
         """Tell every live view it may have missed events (the fan-out was interrupted), so
         it reloads its state from the store."""
+        for watch in self._watchers:
+            watch(RESYNC)
         for subscription in list(self._subscribers):
             subscription.mark_behind()
 

@@ -27,6 +27,8 @@ EXPECTED_UNITS = {
     "timer_lateness_p99_ms": "ms",
     "stats_month_ms": "ms",
     "stats_loop_lag_p99_ms": "ms",
+    "take_next_p99_ms_redis": "ms",
+    "fanout_p99_ms": "ms",
 }
 
 
@@ -48,4 +50,5 @@ def test_quick_benchmarks_write_every_metric(
     assert "take_next_p99_ms" in printed and "intake_ratio" in printed
     assert "page_latency_p99_ms" in printed and "timer_lateness_p99_ms" in printed
     assert "stats_month_ms" in printed and "stats_loop_lag_p99_ms" in printed
+    assert "take_next_p99_ms_redis" in printed and "fanout_p99_ms" in printed
     assert not config.data_dir.exists(), "the benchmark must not touch the configured data dir"

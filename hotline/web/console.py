@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -113,6 +114,60 @@ def note_json(note: Note, author_name: str) -> dict[str, Any]:
 async def _queue_json(app: web.Application) -> list[dict[str, Any]]:
     queue = await app[keys.CONVERSATIONS].queue(limit=200)
     return [queue_item(c, position) for position, c in enumerate(queue, start=1)]
+
+
+class ConsoleReads:
+    """What every console reads after the same event, read once for all of them: the queue
+    frame, and the contacts that changed.
+
+    Hundreds of consoles each reading the store for every arrival would make the last of them
+    wait for every read before its own; one read (and one JSON text) now serves them all.
+    The bus tells this cache of each event before any console sees it, so no console reuses
+    a read older than the event it is answering.
+    """
+
+    KEEP = 2000  # contacts kept (the ones being talked about now)
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._queue_version = 0
+        self._queue: tuple[int, asyncio.Future[str]] | None = None
+        self._contacts: OrderedDict[int, asyncio.Future[Contact]] = OrderedDict()
+
+    def invalidate(self, event: Event) -> None:
+        if event.kind == "bus.resync":
+            self._queue_version += 1
+            self._contacts.clear()
+        elif event.kind.startswith("contact.") and event.subject.startswith("contact:"):
+            self._queue_version += 1
+            self._contacts.pop(int(event.subject.split(":", 1)[1]), None)
+
+    async def queue_frame(self) -> str:
+        """The current queue frame as JSON text."""
+        version = self._queue_version
+        if self._queue is None or self._queue[0] != version:
+            self._queue = (version, asyncio.ensure_future(self._build_queue()))
+        return await asyncio.shield(self._queue[1])
+
+    async def contact(self, contact_id: int) -> Contact:
+        """A contact as stored now (as of the latest event about it)."""
+        pending = self._contacts.get(contact_id)
+        if pending is None or (pending.done() and pending.exception() is not None):
+            pending = asyncio.ensure_future(self._app[keys.CONVERSATIONS].get(contact_id))
+            self._contacts[contact_id] = pending
+            while len(self._contacts) > self.KEEP:
+                self._contacts.popitem(last=False)
+        return await asyncio.shield(pending)
+
+    async def _build_queue(self) -> str:
+        return json.dumps(
+            {
+                "type": "queue",
+                "queue": await _queue_json(self._app),
+                "server_time": self._app[keys.CLOCK].now().isoformat(),
+            },
+            ensure_ascii=False,
+        )
 
 
 async def _me(app: web.Application, staff: Staff) -> dict[str, Any]:
@@ -587,13 +642,7 @@ class _ConsoleView:
         self.supervisor = staff.user.role is Role.SUPERVISOR
 
     async def send_queue(self) -> None:
-        await self.ws.send_json(
-            {
-                "type": "queue",
-                "queue": await _queue_json(self.app),
-                "server_time": self.app[keys.CLOCK].now().isoformat(),
-            }
-        )
+        await self.ws.send_str(await self.app[keys.CONSOLE_READS].queue_frame())
 
     async def send_urgent(self, contact_id: int) -> None:
         """Offer someone in danger now to this console, if they are still waiting."""
@@ -682,8 +731,9 @@ class _ConsoleView:
                                     "message": message_json(message),
                                 }
                             )
+            reads = self.app[keys.CONSOLE_READS]
             for contact_id in sorted(changed):
-                contact = await conversations.get(contact_id)
+                contact = await reads.contact(contact_id)
                 # Also tell the counsellor a contact just left (an unanswered call going
                 # back to the queue), so their list does not keep a ghost.
                 if contact.counsellor_id == self.staff.user.id or contact_id in left_me:
@@ -742,6 +792,9 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
 
 def setup_console(app: web.Application) -> None:
     """Routes of the console."""
+    reads = ConsoleReads(app)
+    app[keys.CONSOLE_READS] = reads
+    app[keys.BUS].add_watcher(reads.invalidate)
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/api/state", console_state)
     app.router.add_get("/console/api/options", console_options)

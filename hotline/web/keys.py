@@ -55,7 +55,10 @@ if TYPE_CHECKING:
     from hotline.cluster.queue import QueueIndex
     from hotline.cluster.relay import EventRelay
     from hotline.cluster.ticks import TickClaims
+    from hotline.web.console import ConsoleReads
 CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
 QUEUE_INDEX: web.AppKey[QueueIndex | None] = web.AppKey("queue_index")
 RELAY: web.AppKey[EventRelay | None] = web.AppKey("relay")
 TICKS: web.AppKey[TickClaims | None] = web.AppKey("ticks")
+# What every console reads after the same event, read once (hotline.web.console).
+CONSOLE_READS: web.AppKey[ConsoleReads] = web.AppKey("console_reads")
