@@ -179,7 +179,9 @@ class Report:
         }
 
 
-def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> int:
+def run_benchmarks(
+    config: Config, *, quick: bool, json_path: Path | None, redis_url: str | None = None
+) -> int:
     """Run every benchmark against a throwaway copy of the data dir; print and save the results.
 
     Returns 0: a missed target is reported (marked in the table), not an error, so a slow CI
@@ -229,7 +231,9 @@ def run_benchmarks(config: Config, *, quick: bool, json_path: Path | None) -> in
         report.context["stats"] = stats.context
         with _quiet_logs():
             scaleout = asyncio.run(
-                _bench_scaleout(replace(bench_config, data_dir=Path(tmp) / "scaleout"), sizes)
+                _bench_scaleout(
+                    replace(bench_config, data_dir=Path(tmp) / "scaleout"), sizes, redis_url
+                )
             )
         report.metrics.extend(scaleout.metrics)
         report.context["scaleout"] = scaleout.context
@@ -411,8 +415,9 @@ async def _bench_stats(config: Config, sizes: Sizes) -> Report:
     )
 
 
-async def _bench_scaleout(config: Config, sizes: Sizes) -> Report:
-    """Take-next through the Redis index, and fan-out over two gateway processes."""
+async def _bench_scaleout(config: Config, sizes: Sizes, url: str | None) -> Report:
+    """Take-next through the Redis index, and fan-out over two gateway processes, on the
+    Redis at `url` (`hotline bench --redis`), else `[redis] url`, else 127.0.0.1:6379."""
     from hotline.cluster.bench import (
         FANOUT_P99_TARGET_MS,
         TAKE_NEXT_REDIS_P99_TARGET_MS,
@@ -422,7 +427,8 @@ async def _bench_scaleout(config: Config, sizes: Sizes) -> Report:
         redis_url,
     )
 
-    url = redis_url(config)
+    url = url or redis_url(config)
+    config = replace(config, redis=replace(config.redis, url=url))
     if not await redis_answers(url):
         print(f"scale-out: Redis does not answer at {url}: not measured", flush=True)
         return Report(context={"measured": False, "redis": url})

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run the benchmarks")
     bench.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     bench.add_argument("--json", type=Path, dest="json_path", help="write the metrics here")
+    bench.add_argument(
+        "--redis", help="the Redis for the scale-out metrics (default: [redis] url, else local)"
+    )
 
     oncall = commands.add_parser("oncall", help="who is on call for a team, and who is next")
     oncall.add_argument("team", help="team id (city, a district id, supervisors)")
@@ -188,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bench":
         from hotline.bench import run_benchmarks
 
-        return run_benchmarks(config, quick=args.quick, json_path=args.json_path)
+        return run_benchmarks(
+            config, quick=args.quick, json_path=args.json_path, redis_url=args.redis
+        )
     return EXIT_CONFIG
 
 

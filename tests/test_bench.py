@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,8 @@ def test_quick_benchmarks_write_every_metric(
 ) -> None:
     out = tmp_path / "b.json"
 
-    assert run_benchmarks(config, quick=True, json_path=out) == 0
+    redis = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert run_benchmarks(config, quick=True, json_path=out, redis_url=redis) == 0
 
     metrics = json.loads(out.read_text(encoding="utf-8"))["metrics"]
     for name, unit in EXPECTED_UNITS.items():

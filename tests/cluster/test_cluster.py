@@ -21,7 +21,7 @@ from redis import asyncio as aioredis
 from hotline.clock import ManualClock
 from hotline.contacts import ContactState
 from hotline.web import keys
-from tests.cluster.conftest import Gateways, app_of, settle
+from tests.cluster.conftest import REDIS_URL, Gateways, app_of, settle
 from tests.conftest import login_factory
 
 
@@ -113,7 +113,7 @@ async def test_the_index_is_rebuilt_from_the_store_when_its_keys_are_lost(
     await settle(a, b)
     index = app_of(b)[keys.QUEUE_INDEX]
     assert index is not None and await index.length() == 6
-    raw = aioredis.Redis.from_url("redis://127.0.0.1:6379/0")
+    raw = aioredis.Redis.from_url(REDIS_URL)
     try:
         await raw.delete(*[k async for k in raw.scan_iter(match=redis_prefix + "queue:*")])
     finally:
