@@ -156,7 +156,7 @@ async def bench_timer_lateness(config: Config, count: int) -> tuple[float, dict[
                 raise RuntimeError("escalation timers did not fire within a minute")
         rows = await desk.db.fetchall(
             "SELECT at FROM events WHERE kind = 'dispatch.paging'"
-            " AND json_extract(data, '$.step') = 1"
+            f" AND {desk.db.dialect.json_text('data', 'step')} = '1'"
         )
         lateness = [(from_iso(r["at"]) - due).total_seconds() * 1000 for r in rows]
     if len(lateness) != count:

@@ -187,13 +187,8 @@ class Pager:
                         )
                     )
                 else:
-                    await self._store.update_page(
-                        tx,
-                        page.id,
-                        state="sent",
-                        sent_at=now,
-                        provider_sid=result.sid,
-                        delivery=result.delivery,
+                    await self._store.record_sent(
+                        tx, page.id, sent_at=now, sid=result.sid, delivery=result.delivery
                     )
                     events.append(
                         ("dispatch.page_sent", f"dispatch:{page.dispatch_id}", "system", data)

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from dispatch.lifecycle import DispatchState
 from dispatch.teams import Teams
 from hotline.clock import from_iso, to_iso
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
-from hotline.store.database import Database, Transaction
+from hotline.store.database import Database, Row, Transaction
 
 
 @dataclass(frozen=True)
@@ -141,7 +139,7 @@ class DispatchStore:
 
     async def phone_hashes(self, tx: Transaction) -> dict[tuple[str, str], str]:
         """Keyed hashes of every responder's number (to throttle and match replies)."""
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT team_id, member_id, phone_hash FROM responders WHERE phone_hash IS NOT NULL"
         )
         return {(r["team_id"], r["member_id"]): r["phone_hash"] for r in rows}
@@ -163,9 +161,10 @@ class DispatchStore:
         requested_by: str,
     ) -> int:
         """A new dispatch in state `requested`."""
-        cursor = await tx.execute(
+        dispatch_id = await tx.fetchval(
             "INSERT INTO dispatches (code, kind, team_id, district_id, risk, contact_id, state,"
-            " policy, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " policy, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 code,
                 kind,
@@ -179,8 +178,7 @@ class DispatchStore:
                 to_iso(tx.clock.now()),
             ),
         )
-        dispatch_id = cursor.lastrowid
-        assert dispatch_id is not None
+        dispatch_id = int(dispatch_id)
         if summary:
             await tx.execute(
                 "UPDATE dispatches SET summary_enc = ? WHERE id = ?",
@@ -191,7 +189,7 @@ class DispatchStore:
     async def codes_in_use(self, tx: Transaction, since: datetime) -> set[str]:
         """Codes of open dispatches, of those requested since `since`, and of recent incident
         call-ins (not to be reused)."""
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT code FROM dispatches WHERE closed_at IS NULL OR requested_at >= ?"
             # Incident call-ins are answered on the same number with the same grammar.
             " UNION SELECT code FROM incident_callins WHERE sent_at IS NULL OR sent_at >= ?",
@@ -212,7 +210,7 @@ class DispatchStore:
         found: dict[int, DispatchRow] = {}
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.fetchall(
                 f"SELECT * FROM dispatches WHERE id IN ({marks})", tuple(chunk)
             )
             found.update((r["id"], self._dispatch(r)) for r in rows)
@@ -262,12 +260,12 @@ class DispatchStore:
             by_shape.setdefault(tuple(k for k in update if k != "id"), []).append(update)
         for names, group in by_shape.items():
             assignments = ", ".join(f"{name} = ?" for name in names)
-            await tx.conn.executemany(
+            await tx.executemany(
                 f"UPDATE dispatches SET {assignments} WHERE id = ?",
                 [[*(_sql_value(u[n]) for n in names), u["id"]] for u in group],
             )
 
-    def _dispatch(self, row: aiosqlite.Row) -> DispatchRow:
+    def _dispatch(self, row: Row) -> DispatchRow:
         summary = self._cipher.open_optional(row["summary_enc"], f"dispatches.summary:{row['id']}")
         return DispatchRow(
             id=row["id"],
@@ -307,7 +305,7 @@ class DispatchStore:
         if not pages:
             return
         now = to_iso(tx.clock.now())
-        await tx.conn.executemany(
+        await tx.executemany(
             "INSERT INTO pages (dispatch_id, step_index, team_id, member_id, recipient_hash,"
             " channel, state, send_after, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             [
@@ -327,7 +325,7 @@ class DispatchStore:
 
     async def booked_slots(self, tx: Transaction, since: datetime) -> dict[str, list[datetime]]:
         """Send instants booked per number from `since` on: the throttle's input."""
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT recipient_hash, send_after FROM pages WHERE send_after > ?"
             " AND recipient_hash IS NOT NULL AND state != 'cancelled' ORDER BY send_after",
             (to_iso(since),),
@@ -339,7 +337,7 @@ class DispatchStore:
 
     async def claim_due_pages(self, tx: Transaction, now: datetime, limit: int) -> list[PageRow]:
         """Mark due pending pages `sending` and return them (the sender owns them now)."""
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "UPDATE pages SET state = 'sending' WHERE id IN (SELECT id FROM pages"
             " WHERE state = 'pending' AND send_after <= ? ORDER BY send_after, id LIMIT ?)"
             " RETURNING *",
@@ -371,7 +369,7 @@ class DispatchStore:
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT * FROM pages WHERE dispatch_id IN ({marks}) ORDER BY id"
             rows = await (
-                tx.conn.execute_fetchall(sql, tuple(chunk)) if tx else self.db.fetchall(sql, chunk)
+                tx.fetchall(sql, tuple(chunk)) if tx else self.db.fetchall(sql, chunk)
             )
             found.extend(_page(r) for r in rows)
         return found
@@ -381,6 +379,24 @@ class DispatchStore:
         names = ", ".join(f"{name} = ?" for name in columns)
         values = [_sql_value(v) for v in columns.values()]
         await tx.execute(f"UPDATE pages SET {names} WHERE id = ?", (*values, page_id))
+
+    async def record_sent(
+        self,
+        tx: Transaction,
+        page_id: int,
+        *,
+        sent_at: datetime,
+        sid: str | None,
+        delivery: str | None,
+    ) -> None:
+        """A page handed to the provider. Its first status (from the send's own answer) is
+        kept only if no status callback came first: the provider may call back before the
+        sender records the send, and a later "queued" must not hide "no-answer"."""
+        await tx.execute(
+            "UPDATE pages SET state = 'sent', sent_at = ?, provider_sid = ?,"
+            " delivery = COALESCE(delivery, ?) WHERE id = ?",
+            (to_iso(sent_at), sid, delivery, page_id),
+        )
 
     async def cancel_pending_pages(self, tx: Transaction, dispatch_id: int) -> int:
         """Pages not yet sent will not be: the dispatch no longer needs them."""
@@ -407,9 +423,9 @@ class DispatchStore:
         reason: str | None = None,
     ) -> int:
         """Record an answer."""
-        cursor = await tx.execute(
+        response_id = await tx.fetchval(
             "INSERT INTO page_responses (dispatch_id, page_id, team_id, member_id, response,"
-            " eta_minutes, via, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " eta_minutes, via, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 dispatch_id,
                 page_id,
@@ -422,8 +438,7 @@ class DispatchStore:
                 to_iso(tx.clock.now()),
             ),
         )
-        response_id = cursor.lastrowid
-        assert response_id is not None
+        response_id = int(response_id)
         if reason:
             sealed = self._cipher.seal(reason, f"page_responses.reason:{response_id}")
             await tx.execute(
@@ -466,7 +481,7 @@ class DispatchStore:
         """Who has declined each of some dispatches (they are not paged again for it)."""
         found: dict[int, set[tuple[str, str]]] = {}
         for chunk in _chunks(dispatch_ids, 500):
-            rows = await tx.conn.execute_fetchall(
+            rows = await tx.fetchall(
                 "SELECT dispatch_id, team_id, member_id FROM page_responses WHERE response ="
                 f" 'declined' AND dispatch_id IN ({','.join('?' * len(chunk))})",
                 tuple(chunk),
@@ -476,7 +491,7 @@ class DispatchStore:
         return found
 
 
-def _page(row: aiosqlite.Row) -> PageRow:
+def _page(row: Row) -> PageRow:
     return PageRow(
         id=row["id"],
         dispatch_id=row["dispatch_id"],

@@ -15,12 +15,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from sqlite3 import Row
 from typing import Any
 
 from hotline.clock import to_iso
 from hotline.errors import InvalidInput
-from hotline.store.database import Database, Transaction
+from hotline.store.database import Database, Row, Transaction
 
 GENESIS = "0" * 64
 
@@ -41,8 +40,10 @@ async def record(
 ) -> str:
     """Append one audit record inside the caller's transaction; returns its hash.
 
-    The write transaction holds SQLite's only write lock, so no other record can slip in
-    between reading the last hash and appending the next.
+    The write transaction holds the store's write lock, so no other record can slip in
+    between reading the last hash and appending the next. The id follows the last one
+    (not `reserve_ids`): on PostgreSQL a sequence value is not given back when a transaction
+    rolls back, and a gap in the ids is how `verify` finds a deleted record.
     """
     last = await tx.fetchone("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
     prev_hash = last["hash"] if last else GENESIS
@@ -167,8 +168,6 @@ class AuditRecord:
     subject_account: Account | None = None
 
 
-# A `user:<id>` code joined to its account by primary key; any other code joins nothing.
-_ACCOUNT_ID = "CASE WHEN {0} LIKE 'user:%' THEN CAST(substr({0}, 6) AS INTEGER) END"
 
 
 async def browse(
@@ -199,7 +198,7 @@ async def browse(
         where.append("a.action = ?")
         params.append(action)
     if actor:
-        where.append("(a.actor = ? OR au.username = ? COLLATE NOCASE)")
+        where.append("(a.actor = ? OR LOWER(au.username) = LOWER(?))")
         params += [actor, actor]
     if since is not None:
         where.append("a.at >= ?")
@@ -212,8 +211,10 @@ async def browse(
         " au.username AS actor_username, au.role AS actor_role,"
         " su.username AS subject_username, su.role AS subject_role"
         " FROM audit_log a"
-        f" LEFT JOIN users au ON au.id = {_ACCOUNT_ID.format('a.actor')}"
-        f" LEFT JOIN users su ON su.id = {_ACCOUNT_ID.format('a.subject')}"
+        # A `user:<id>` code joined to its account by primary key; any other code joins
+        # nothing.
+        f" LEFT JOIN users au ON au.id = {db.dialect.id_after_prefix('a.actor', 'user:')}"
+        f" LEFT JOIN users su ON su.id = {db.dialect.id_after_prefix('a.subject', 'user:')}"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY a.id DESC LIMIT ?",
         (*params, limit),

@@ -212,9 +212,9 @@ def _check_plans(config: Config) -> None:
 async def _verify_audit(config: Config) -> int:
     from hotline.audit import verify
     from hotline.clock import SystemClock
-    from hotline.store.database import DB_FILE, Database
+    from hotline.store.engine import open_database
 
-    db = await Database.open(config.data_dir / DB_FILE, SystemClock())
+    db = await open_database(config, SystemClock())
     try:
         result = await verify(db)
         last = await db.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
@@ -246,11 +246,11 @@ def _with_server(config: Config, host: str | None, port: int | None) -> Config:
 
 async def _check_key(config: Config) -> None:
     from hotline.clock import SystemClock
-    from hotline.store.database import DB_FILE, Database
+    from hotline.store.engine import open_database
     from hotline.store.keycheck import data_cipher, verify_data_key
 
     cipher = data_cipher(config)
-    db = await Database.open(config.data_dir / DB_FILE, SystemClock())
+    db = await open_database(config, SystemClock())
     try:
         await verify_data_key(db, cipher)
     finally:
@@ -259,18 +259,18 @@ async def _check_key(config: Config) -> None:
 
 async def _migrate(config: Config) -> int:
     from hotline.clock import SystemClock
-    from hotline.store.database import DB_FILE, Database
+    from hotline.store.engine import open_database, store_label
 
-    db = await Database.open(config.data_dir / DB_FILE, SystemClock())  # open() migrates
+    db = await open_database(config, SystemClock())  # opening migrates
     await db.close()
-    print(f"database {config.data_dir / DB_FILE} is up to date")
+    print(f"{store_label(config)} is up to date")
     return 0
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> int:
     from hotline.clock import SystemClock
     from hotline.errors import DomainError
-    from hotline.store.database import DB_FILE, Database
+    from hotline.store.engine import open_database
     from hotline.store.keycheck import data_cipher
     from hotline.users import Role, Users, generate_password
 
@@ -288,7 +288,7 @@ async def _add_user(config: Config, args: argparse.Namespace) -> int:
             return 1
         generated = False
     cipher = data_cipher(config)
-    db = await Database.open(config.data_dir / DB_FILE, SystemClock())
+    db = await open_database(config, SystemClock())
     try:
         users = Users(db, cipher)
         user = await users.add(args.name, args.display_name or args.name, Role(args.role), password)

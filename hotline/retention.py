@@ -27,10 +27,11 @@ mobilisations of, an incident still active.
 would touch, the purge runs the steps in one write transaction and reports what they did.
 A step selects only rows that still hold something, so a second run purges nothing more.
 
-Purged bytes must leave the file, not only the rows: the purge runs with SQLite's
+Purged bytes must leave the file, not only the rows: on SQLite the purge runs with
 `secure_delete` on (freed space is overwritten with zeros), and then a TRUNCATE checkpoint
 copies the new pages into the database file and empties the write-ahead log, where the old
-pages would otherwise linger.
+pages would otherwise linger. On PostgreSQL the purged tables are vacuumed after the purge
+(`Database.reclaim_space`; docs/storage.md says what that does and does not remove).
 
 The SQL names tables of the dispatch side (dispatches, follow-ups, incidents): the schema is
 one store with one set of migrations, and retention is a property of the store, so this
@@ -44,7 +45,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 import structlog
 
 from hotline import audit
@@ -56,7 +56,6 @@ log = structlog.get_logger(__name__)
 ACTION = "retention.purged"
 SUBJECT = "retention"
 PURPOSES = ("scheduled", "manual")
-CHECKPOINT_BUSY_MS = 10_000
 
 # Follow-up cases whose records stay whatever their age: open cases, and cases of people
 # registered in an incident that is still active.
@@ -115,7 +114,7 @@ class _Purge:
     """One kind of personal data: the rows of `table` that still hold some, and how it goes.
 
     `where` binds the cutoff at each `?`. `wipe` is the SET clause; None deletes the rows
-    (they hold nothing but the personal text).
+    (they hold nothing but the personal text). `wipe_values` are bound at the `?` of `wipe`.
     """
 
     kind: str
@@ -123,9 +122,13 @@ class _Purge:
     table: str
     where: str
     wipe: str | None
+    wipe_values: tuple[object, ...] = ()
 
     def params(self, cutoff: str) -> tuple[str, ...]:
         return (cutoff,) * self.where.count("?")
+
+    def purge_params(self, cutoff: str) -> tuple[object, ...]:
+        return (*self.wipe_values, *self.params(cutoff))
 
     def count_sql(self) -> str:
         return f"SELECT COUNT(*) FROM {self.table} WHERE {self.where}"
@@ -243,7 +246,8 @@ _PURGES: tuple[_Purge, ...] = (
         "incident_sitreps",
         f"length(body_enc) > 0 AND incident_id IN ({_OLD_INCIDENTS})",
         # NOT NULL: an empty value, as `add_sitrep` writes before sealing. Nothing opens it.
-        "body_enc = x''",
+        "body_enc = ?",
+        (b"",),
     ),
     _Purge(
         "group_session_notes",
@@ -344,15 +348,10 @@ async def purge(
     stamp = to_iso(cutoff)
     counts: dict[str, int] = {}
     async with db.transaction() as tx:
-        secure = await tx.fetchval("PRAGMA secure_delete")
-        await tx.execute("PRAGMA secure_delete = ON")
-        try:
+        async with tx.secure_delete():
             for step in _PURGES:
-                cursor = await tx.execute(step.purge_sql(), step.params(stamp))
+                cursor = await tx.execute(step.purge_sql(), step.purge_params(stamp))
                 counts[step.kind] = max(cursor.rowcount, 0)
-        finally:
-            # Back to the connection's own setting: the other writes pay no extra cost.
-            await tx.execute(f"PRAGMA secure_delete = {int(secure or 0)}")
         result = RetentionSurvey(now, cutoff, records_days, counts, purged=True)
         if result.total or purpose == "manual":
             data = {
@@ -367,28 +366,7 @@ async def purge(
             )
     if not result.total:
         return result
+    touched = [step.table for step in _PURGES if counts[step.kind]]
     return RetentionSurvey(
-        now, cutoff, records_days, counts, purged=True, checkpointed=await _truncate_wal(db)
+        now, cutoff, records_days, counts, purged=True, checkpointed=await db.reclaim_space(touched)
     )
-
-
-async def _truncate_wal(db: Database) -> bool:
-    """Copy the WAL into the database file and empty it; True when it could be done now.
-
-    A connection of its own: the store's connections are busy with their own work, and a
-    checkpoint cannot run inside a transaction. It waits for readers up to the busy timeout.
-    """
-    row = await db.fetchone("SELECT file FROM pragma_database_list WHERE name = 'main'")
-    if row is None or not row["file"]:
-        return False
-    conn = await aiosqlite.connect(row["file"], isolation_level=None)
-    try:
-        await conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
-        async with conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-            result = await cursor.fetchone()
-    finally:
-        await conn.close()
-    done = result is not None and result[0] == 0
-    if not done:
-        log.warning("retention_checkpoint_busy")
-    return done

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from hotline.clock import SystemClock
 from hotline.config import Config
 from hotline.retention import DESCRIPTIONS, KINDS, RetentionSurvey, purge, survey
-from hotline.store.database import DB_FILE, Database
+from hotline.store.engine import open_database
 
 EXIT_USAGE = 2
 ACTOR = "admin"
@@ -54,7 +54,7 @@ async def run_retention(config: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    db = await Database.open(config.data_dir / DB_FILE, clock)
+    db = await open_database(config, clock)
     try:
         days = config.retention.records_days
         if args.dry_run:

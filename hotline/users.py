@@ -76,13 +76,15 @@ class Users:
         async with self._db.transaction() as tx:
             if await tx.fetchone("SELECT 1 FROM users WHERE username = ?", (username,)):
                 raise Conflict(f"a user named {username!r} already exists", code="user_exists")
-            cursor = await tx.execute(
-                "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-                " VALUES (?, x'', ?, ?, ?)",
-                (username, role.value, _hasher.hash(password), to_iso(tx.clock.now())),
+            # The display name is sealed bound to the id, so the row is written first with
+            # an empty value (bound, not a literal: SQLite and PostgreSQL spell it apart).
+            user_id = int(
+                await tx.fetchval(
+                    "INSERT INTO users (username, display_name_enc, role, password_hash,"
+                    " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    (username, b"", role.value, _hasher.hash(password), to_iso(tx.clock.now())),
+                )
             )
-            user_id = cursor.lastrowid
-            assert user_id is not None
             await tx.execute(
                 "UPDATE users SET display_name_enc = ? WHERE id = ?",
                 (self._cipher.seal(display_name, f"users.display_name:{user_id}"), user_id),

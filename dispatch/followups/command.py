@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from dispatch.followups.store import CaseRepository
 from hotline.clock import SystemClock, to_iso
 from hotline.config import Config
-from hotline.store.database import DB_FILE, Database
+from hotline.store.engine import open_database
 from hotline.store.keycheck import data_cipher
 
 EXIT_ATTENTION = 1
@@ -26,7 +26,7 @@ EXIT_ATTENTION = 1
 
 async def check(config: Config, *, as_json: bool, now: datetime | None = None) -> int:
     """Print what needs attention; 1 if anything does, else 0."""
-    db = await Database.open(config.data_dir / DB_FILE, SystemClock())
+    db = await open_database(config, SystemClock())
     try:
         cases = CaseRepository(db, data_cipher(config))
         moment = now or db.clock.now()

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from dispatch.followups.cases import (
     Attempt,
     Case,
@@ -29,7 +27,7 @@ from dispatch.followups.schedule import DueKind
 from hotline.clock import from_iso, to_iso
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
-from hotline.store.database import Database, Transaction
+from hotline.store.database import Database, Row, Transaction
 
 HIGH_LEVELS = (RiskLevel.HIGH.value, RiskLevel.IMMINENT.value)
 _ENDED_STATES = ("closed", "abandoned", "transferred")
@@ -47,7 +45,7 @@ def _when(value: str | None) -> datetime | None:
     return from_iso(value) if value else None
 
 
-def _case(row: aiosqlite.Row) -> Case:
+def _case(row: Row) -> Case:
     return Case(
         id=row["id"],
         pseudonym=row["pseudonym"],
@@ -110,11 +108,11 @@ class CaseRepository:
     ) -> int:
         """Store a new open case; its phone and name are sealed against its own row."""
         now = to_iso(tx.clock.now())
-        cursor = await tx.execute(
+        case_id = await tx.fetchval(
             "INSERT INTO followup_cases (pseudonym, state, source, person_hash, phone_hash, lang,"
             " district, risk, grade, grade_at, owner_user_id, owner_team_id, caring_sms,"
             " anchor_at, schedule, opened_by, opened_at, updated_at)"
-            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 pseudonym,
                 new.source.value,
@@ -135,8 +133,7 @@ class CaseRepository:
                 now,
             ),
         )
-        case_id = cursor.lastrowid
-        assert case_id is not None
+        case_id = int(case_id)
         if new.phone is not None or new.name is not None:
             await tx.execute(
                 "UPDATE followup_cases SET phone_enc = ?, name_enc = ? WHERE id = ?",
@@ -185,7 +182,7 @@ class CaseRepository:
             " AND (person_hash = ? OR phone_hash = ?) ORDER BY id"
         )
         if tx is not None:
-            rows = await tx.conn.execute_fetchall(sql, (person, person))
+            rows = await tx.fetchall(sql, (person, person))
         else:
             rows = await self._db.fetchall(sql, (person, person))
         return [_case(r) for r in rows]
@@ -252,8 +249,8 @@ class CaseRepository:
     async def link(self, tx: Transaction, case_id: int, contact_id: int, kind: LinkKind) -> bool:
         """Link a contact to a case; False when it already was."""
         cursor = await tx.execute(
-            "INSERT OR IGNORE INTO followup_contacts (case_id, contact_id, link, at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO followup_contacts (case_id, contact_id, link, at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (case_id, contact_id, kind.value, to_iso(tx.clock.now())),
         )
         return cursor.rowcount == 1
@@ -309,9 +306,9 @@ class CaseRepository:
         due_at: datetime | None,
     ) -> int:
         """Record an attempt; its note is sealed against its own row."""
-        cursor = await tx.execute(
+        attempt_id = await tx.fetchval(
             "INSERT INTO followup_attempts (case_id, actor_id, outcome, risk, grade, due_at, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 case_id,
                 actor_id,
@@ -322,8 +319,7 @@ class CaseRepository:
                 to_iso(tx.clock.now()),
             ),
         )
-        attempt_id = cursor.lastrowid
-        assert attempt_id is not None
+        attempt_id = int(attempt_id)
         if note:
             await tx.execute(
                 "UPDATE followup_attempts SET note_enc = ? WHERE id = ?",
@@ -357,15 +353,14 @@ class CaseRepository:
 
     async def add_caring_text(self, tx: Transaction, case_id: int, seq: int, template: int) -> int:
         """Queue a caring text (sent after the transaction commits)."""
-        cursor = await tx.execute(
+        text_id = await tx.fetchval(
             "INSERT INTO followup_caring_texts (case_id, seq, template, status, at)"
-            " VALUES (?, ?, ?, 'pending', ?)",
+            " VALUES (?, ?, ?, 'pending', ?) RETURNING id",
             (case_id, seq, template, to_iso(tx.clock.now())),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(text_id)
 
-    async def pending_caring_texts(self) -> list[aiosqlite.Row]:
+    async def pending_caring_texts(self) -> list[Row]:
         """Caring texts queued and not yet handed to the provider."""
         return await self._db.fetchall(
             "SELECT t.id, t.case_id, t.template, c.lang FROM followup_caring_texts t"
@@ -410,8 +405,8 @@ class CaseRepository:
     ) -> bool:
         """Record the follow-up decision on a contact; False if it already had one."""
         cursor = await tx.execute(
-            "INSERT OR IGNORE INTO followup_decisions (contact_id, case_id, reason, actor, at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO followup_decisions (contact_id, case_id, reason, actor, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (contact_id, case_id, reason, actor, to_iso(tx.clock.now())),
         )
         return cursor.rowcount == 1
@@ -439,7 +434,7 @@ class CaseRepository:
             for r in rows
         ]
 
-    async def decision(self, contact_id: int) -> aiosqlite.Row | None:
+    async def decision(self, contact_id: int) -> Row | None:
         """The follow-up decision recorded on a contact."""
         return await self._db.fetchone(
             "SELECT contact_id, case_id, reason, actor, at FROM followup_decisions"

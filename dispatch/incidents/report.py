@@ -46,10 +46,11 @@ TIMELINE_KINDS = {
 async def build_report(db: Database, incident: Incident, zone: ZoneInfo) -> dict[str, Any]:
     """Everything the report says, as data (the page and the file render it)."""
     iid = incident.id
+    # In the plan's order: each team's row is written just after its dispatch.
     teams = await db.fetchall(
         "SELECT t.team_id, d.id AS dispatch_id, d.state, d.requested_at, d.accepted_at,"
         " d.accepted_member FROM incident_teams t JOIN dispatches d ON d.id = t.dispatch_id"
-        " WHERE t.incident_id = ? ORDER BY t.rowid",
+        " WHERE t.incident_id = ? ORDER BY d.id",
         (iid,),
     )
     mobilisation = []

@@ -97,9 +97,10 @@ class IncidentDesk:
                     "an incident is already active: stand it down first", code="incident_active"
                 )
             now = tx.clock.now()
-            cursor = await tx.execute(
+            incident_id = await tx.fetchval(
                 "INSERT INTO incidents (plan_id, plan, kind, districts, state, declared_by,"
-                " declared_at, next_sitrep_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+                " declared_at, next_sitrep_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)"
+                " RETURNING id",
                 (
                     plan.id,
                     json.dumps(plan_to_json(plan), ensure_ascii=False),
@@ -110,8 +111,7 @@ class IncidentDesk:
                     to_iso(now + plan.sitrep_every),
                 ),
             )
-            incident_id = cursor.lastrowid
-            assert incident_id is not None
+            incident_id = int(incident_id)
             subject = _subject(incident_id)
             if text:
                 await tx.execute(
@@ -312,12 +312,12 @@ class IncidentDesk:
         async with self.db.transaction() as tx:
             incident = await self._active(tx, incident_id)
             now = tx.clock.now()
-            cursor = await tx.execute(
+            # Sealed bound to its own id: the row is written first with an empty value.
+            sitrep_id = await tx.fetchval(
                 "INSERT INTO incident_sitreps (incident_id, author, body_enc, at)"
-                " VALUES (?, ?, x'', ?)",
-                (incident_id, f"user:{actor.id}", to_iso(now)),
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (incident_id, f"user:{actor.id}", b"", to_iso(now)),
             )
-            sitrep_id = cursor.lastrowid
             await tx.execute(
                 "UPDATE incident_sitreps SET body_enc = ? WHERE id = ?",
                 (self._cipher.seal(text, f"incident_sitreps.body:{sitrep_id}"), sitrep_id),
@@ -379,10 +379,10 @@ class IncidentDesk:
             incident = await self._active(tx, incident_id)
             tier_plan = incident.plan.tiers[tier_number]
             pseudonym = await self._pseudonym(tx)
-            cursor = await tx.execute(
+            person_id = await tx.fetchval(
                 "INSERT INTO affected_people (incident_id, pseudonym, district, tier, exposures,"
                 " risk, owner_user_id, owner_team_id, registered_by, registered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     incident_id,
                     pseudonym,
@@ -396,8 +396,7 @@ class IncidentDesk:
                     to_iso(tx.clock.now()),
                 ),
             )
-            person_id = cursor.lastrowid
-            assert person_id is not None
+            person_id = int(person_id)
             await tx.execute(
                 "UPDATE affected_people SET name_enc = ?, phone_enc = ? WHERE id = ?",
                 (
@@ -461,9 +460,9 @@ class IncidentDesk:
         text = _text(note, "note")
         async with self.db.transaction() as tx:
             await self._active(tx, incident_id)
-            cursor = await tx.execute(
+            session_id = await tx.fetchval(
                 "INSERT INTO group_sessions (incident_id, district, kind, participants, led_by, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     incident_id,
                     district_id,
@@ -473,8 +472,7 @@ class IncidentDesk:
                     to_iso(tx.clock.now()),
                 ),
             )
-            session_id = cursor.lastrowid
-            assert session_id is not None
+            session_id = int(session_id)
             if text:
                 await tx.execute(
                     "UPDATE group_sessions SET note_enc = ? WHERE id = ?",
@@ -522,8 +520,9 @@ class IncidentDesk:
         ):
             return False
         now = tx.clock.now()
-        cursor = await tx.execute(
-            "INSERT INTO incident_duty (incident_id, responder, started_at) VALUES (?, ?, ?)",
+        duty_id = await tx.fetchval(
+            "INSERT INTO incident_duty (incident_id, responder, started_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (incident.id, responder, to_iso(now)),
         )
         await timers.schedule(
@@ -531,7 +530,7 @@ class IncidentDesk:
             REST_TIMER,
             _subject(incident.id),
             now + incident.plan.rest_after,
-            {"duty_id": cursor.lastrowid, "responder": responder},
+            {"duty_id": int(duty_id), "responder": responder},
         )
         await tx.append_event(
             "incident.duty_started", _subject(incident.id), actor, {"responder": responder}
@@ -603,7 +602,7 @@ class IncidentDesk:
         return 1
 
     async def _duty_from_acceptances(self, tx: Transaction) -> int:
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT i.id AS incident_id, d.accepted_member FROM incidents i"
             " JOIN incident_teams t ON t.incident_id = i.id"
             " JOIN dispatches d ON d.id = t.dispatch_id"
@@ -683,7 +682,7 @@ class IncidentDesk:
     async def _mobilisations(
         self, tx: Transaction, incident_id: int
     ) -> list[tuple[int, DispatchState]]:
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT d.id, d.state FROM incident_teams t JOIN dispatches d ON d.id = t.dispatch_id"
             " WHERE t.incident_id = ?",
             (incident_id,),

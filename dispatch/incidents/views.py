@@ -177,11 +177,12 @@ class IncidentViews:
         ]
 
     async def _teams(self, incident_id: int) -> list[dict[str, Any]]:
+        # In the plan's order: each team's row is written just after its dispatch.
         rows = await self.db.fetchall(
             "SELECT t.team_id, d.id AS dispatch_id, d.code, d.state, d.requested_at,"
             " d.accepted_at, d.accepted_team, d.accepted_member, d.eta_minutes"
             " FROM incident_teams t JOIN dispatches d ON d.id = t.dispatch_id"
-            " WHERE t.incident_id = ? ORDER BY t.rowid",
+            " WHERE t.incident_id = ? ORDER BY d.id",
             (incident_id,),
         )
         teams = []

@@ -14,11 +14,12 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from hotline.clock import SystemClock
-from hotline.config import ConfigError, load_config
+from hotline.config import Config, ConfigError, load_config
 from hotline.stats import queries
 from hotline.stats.export import DIMENSIONS, parse_dimensions, to_csv, to_json
 from hotline.stats.figures import Period
 from hotline.store.database import DB_FILE, Database
+from hotline.store.engine import open_database
 
 EXIT_USAGE = 2
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def run_stats(args: argparse.Namespace) -> int:
     zone = ZoneInfo(config.time_zone)
     now = SystemClock().now()
     db_path = config.data_dir / DB_FILE
-    if not db_path.exists():
+    if config.database.engine == "sqlite" and not db_path.exists():
         return _fail(f"no database at {db_path} (is HOTLINE_DATA_DIR right?)")
     if args.stats_command == "export":
         try:
@@ -69,7 +70,7 @@ def run_stats(args: argparse.Namespace) -> int:
             return _fail("--to is before --from")
         period = Period(first, last, zone)
         rows = asyncio.run(
-            _with_db(db_path, lambda db: queries.export_of(db, config, period, by, now))
+            _with_db(config, lambda db: queries.export_of(db, config, period, by, now))
         )
         threshold = config.statistics.suppression_threshold
         text = (
@@ -86,7 +87,7 @@ def run_stats(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         text = asyncio.run(
             _with_db(
-                db_path,
+                config,
                 lambda db: queries.monthly_markdown(db, config, month_text, args.lang, now),
             )
         )
@@ -98,9 +99,9 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_db(path: Path, read: Callable[[Database], Awaitable[T]]) -> T:
-    """Open the store (read-only use), run one query, close it."""
-    db = await Database.open(path, SystemClock())
+async def _with_db(config: Config, read: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the configured store (read-only use), run one query, close it."""
+    db = await open_database(config, SystemClock())
     try:
         return await read(db)
     finally:

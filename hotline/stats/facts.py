@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiosqlite import Row
-
 from hotline.clock import from_iso, to_iso
-from hotline.store.database import Database
+from hotline.store.database import Database, Row
 
 # Events that shape a contact's figures. A contact's arrival is its first `contact.queued`
 # (the one that carries its channel); later ones are re-queues after a counsellor dropped it.
@@ -151,7 +149,7 @@ async def load_facts(db: Database, start: datetime, end: datetime, now: datetime
         WITH arrivals AS (
             SELECT DISTINCT subject FROM events
             WHERE kind = 'contact.queued' AND at >= ? AND at < ?
-              AND json_extract(data, '$.channel') IS NOT NULL
+              AND {db.dialect.json_text('data', 'channel')} IS NOT NULL
         )
         SELECT e.at, e.kind, e.subject, e.data FROM events e JOIN arrivals USING (subject)
         WHERE e.kind IN ({_marks(_CONTACT_KINDS)})

@@ -278,12 +278,13 @@ async def raise_alerts(db: Database, config: Config, now: datetime) -> list[Earl
             )
             if recent:
                 continue
-            cursor = await tx.execute(
+            alert_id = await tx.fetchval(
                 """
                 INSERT INTO early_warnings (district, measure, window_start, window_end,
                     observed, expected, window_total, baseline_share, ratio, p_value,
                     threshold, tests, raised_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING id
                 """,
                 (
                     warning.district,
@@ -301,8 +302,7 @@ async def raise_alerts(db: Database, config: Config, now: datetime) -> list[Earl
                     to_iso(now),
                 ),
             )
-            assert cursor.lastrowid is not None
-            stored = replace(warning, id=cursor.lastrowid, raised_at=now)
+            stored = replace(warning, id=int(alert_id), raised_at=now)
             data = stored.to_json()
             for field in ("id", "raised_at", "acknowledged_at", "acknowledged_by"):
                 del data[field]

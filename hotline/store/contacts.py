@@ -16,22 +16,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from hotline.clock import from_iso, to_iso
 from hotline.contacts import Channel, Contact, ContactState, Message, Note, WrapUp
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
-from hotline.store.database import Database, Transaction
+from hotline.store.database import Database, Row, Transaction
+from hotline.store.dialect import Dialect
 
 # The C-SSRS answers stored with an assessment (hotline.triage.assessment asks them).
 ASSESSMENT_QUESTIONS = ("wish_dead", "suicidal_thoughts", "method", "intent", "plan")
 
 QUEUE_ORDER = "risk_rank DESC, requeued DESC, waiting_since, id"
-# The waiting contacts, read through the partial index that holds them in queue order.
-# Named explicitly: without statistics SQLite prefers the plain state index and then sorts
-# the whole queue on every take-next (a temp B-tree over 10,000 rows instead of one step).
-WAITING = "contacts INDEXED BY contacts_queue WHERE state = 'queued'"
+
+
+def _waiting(dialect: Dialect) -> str:
+    """The waiting contacts, read through the partial index that holds them in queue order.
+
+    Named explicitly for SQLite: without statistics it prefers the plain state index and
+    then sorts the whole queue on every take-next (a temp B-tree over 10,000 rows instead of
+    one step). PostgreSQL finds the index from its own statistics.
+    """
+    return f"{dialect.indexed_by('contacts', 'contacts_queue')} WHERE state = 'queued'"
+
 
 _NEW_CONTACT_COLUMNS = (
     "id, channel, state, risk, risk_rank, district, lang, waiting_since, caller_token_hash,"
@@ -174,7 +180,7 @@ class ContactRepository:
         Read inside the caller's transaction, so the audit event written there records
         exactly this read.
         """
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT e.id, e.channel, e.state, e.created_at, e.risk, w.category, w.outcome,"
             " w.referral, w.follow_up_wanted, w.follow_up_reason, w.summary_enc"
             " FROM contacts c JOIN contacts e ON e.caller_hash = c.caller_hash AND e.id < c.id"
@@ -226,8 +232,8 @@ class ContactRepository:
         self, tx: Transaction, level: RiskLevel, waiting_since_before: datetime
     ) -> list[Contact]:
         """Waiting contacts of a level that arrived before the cutoff and are not yet alarmed."""
-        rows = await tx.conn.execute_fetchall(
-            f"SELECT * FROM {WAITING} AND risk_rank = ? AND waiting_since <= ?"
+        rows = await tx.fetchall(
+            f"SELECT * FROM {_waiting(tx.dialect)} AND risk_rank = ? AND waiting_since <= ?"
             " AND (wait_alarm_rank IS NULL OR wait_alarm_rank < risk_rank)"
             f" ORDER BY {QUEUE_ORDER}",
             (level.rank, to_iso(waiting_since_before)),
@@ -282,16 +288,15 @@ class ContactRepository:
     async def add_queued(self, tx: Transaction, arrivals: Sequence[NewContact]) -> list[Contact]:
         """Write queued contacts in one statement; returns them with the ids they got.
 
-        The ids are chosen here, under the write lock, because a multi-row insert does not
-        report the rowid of each row and every caller must learn its own contact.
+        The ids are reserved first, because every caller must learn its own contact and
+        each number is sealed bound to its contact's id.
         """
         now = tx.clock.now()
         stamp = to_iso(now)
-        first_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
+        ids = await tx.reserve_ids("contacts", len(arrivals))
         rows = []
         contacts = []
-        for offset, arrival in enumerate(arrivals):
-            contact_id = first_id + offset
+        for contact_id, arrival in zip(ids, arrivals, strict=True):
             rows.append(
                 (
                     contact_id,
@@ -331,7 +336,7 @@ class ContactRepository:
                     call_sid=arrival.call_sid,
                 )
             )
-        await tx.conn.executemany(
+        await tx.executemany(
             f"INSERT INTO contacts ({_NEW_CONTACT_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows
         )
         return contacts
@@ -355,7 +360,7 @@ class ContactRepository:
             only = " AND channel IN (" + ", ".join(f"'{c.value}'" for c in sorted(channels)) + ")"
         row = await tx.fetchone(
             "UPDATE contacts SET state = 'offered', counsellor_id = ?, updated_at = ?"
-            f" WHERE id = (SELECT id FROM {WAITING}{only}"
+            f" WHERE id = (SELECT id FROM {_waiting(tx.dialect)}{only}"
             f" ORDER BY {QUEUE_ORDER} LIMIT 1) AND state = 'queued' RETURNING *",
             (counsellor_id, to_iso(at)),
         )
@@ -419,12 +424,12 @@ class ContactRepository:
 
     async def offered(self, tx: Transaction) -> list[Contact]:
         """Contacts offered to a counsellor and not yet answered."""
-        rows = await tx.conn.execute_fetchall("SELECT * FROM contacts WHERE state = 'offered'")
+        rows = await tx.fetchall("SELECT * FROM contacts WHERE state = 'offered'")
         return [_contact(row) for row in rows]
 
     async def left_while_waiting(self, tx: Transaction, cutoff: datetime) -> list[Contact]:
         """Queued or offered web-chat contacts whose person left at or before `cutoff`."""
-        rows = await tx.conn.execute_fetchall(
+        rows = await tx.fetchall(
             "SELECT * FROM contacts WHERE channel = 'webchat'"
             " AND state IN ('queued', 'offered')"
             " AND caller_left_at IS NOT NULL AND caller_left_at <= ?",
@@ -434,14 +439,14 @@ class ContactRepository:
 
     async def waiting(self, limit: int | None = None) -> list[Contact]:
         """Waiting contacts in queue order, read straight off the queue index."""
-        sql = f"SELECT * FROM {WAITING} ORDER BY {QUEUE_ORDER}"
+        sql = f"SELECT * FROM {_waiting(self._db.dialect)} ORDER BY {QUEUE_ORDER}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_contact(row) for row in await self._db.fetchall(sql)]
 
     async def waiting_count(self) -> int:
         """How many contacts are queued."""
-        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM {WAITING}"))
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM {_waiting(self._db.dialect)}"))
 
     async def waiting_ahead_of(self, contact: Contact) -> int:
         """How many queued contacts come before this one in queue order.
@@ -451,7 +456,7 @@ class ContactRepository:
         """
         return int(
             await self._db.fetchval(
-                f"SELECT COUNT(*) FROM {WAITING} AND ("
+                f"SELECT COUNT(*) FROM {_waiting(self._db.dialect)} AND ("
                 " risk_rank > ? OR (risk_rank = ? AND (requeued > ? OR (requeued = ? AND ("
                 " waiting_since < ? OR (waiting_since = ? AND id < ?))))))",
                 (
@@ -468,8 +473,9 @@ class ContactRepository:
 
     async def mean_handle_minutes(self, ended_since: datetime) -> float | None:
         """Mean minutes from answer to end of conversations ended since then; None if none."""
+        elapsed = self._db.dialect.seconds_between("ended_at", "answered_at")
         mean = await self._db.fetchval(
-            "SELECT AVG((julianday(ended_at) - julianday(answered_at)) * 1440.0) FROM contacts"
+            f"SELECT AVG({elapsed} / 60.0) FROM contacts"
             " WHERE ended_at IS NOT NULL AND answered_at IS NOT NULL AND ended_at >= ?",
             (to_iso(ended_since),),
         )
@@ -511,13 +517,13 @@ class MessageRepository:
         """Store a message, stamped now."""
         now = tx.clock.now()
         sealed = self._cipher.seal(text, f"messages.body:{contact_id}")
-        cursor = await tx.execute(
-            "INSERT INTO messages (contact_id, sender, author_id, body_enc, at, delivery_status)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (contact_id, sender, author_id, sealed, to_iso(now), delivery_status),
+        message_id = int(
+            await tx.fetchval(
+                "INSERT INTO messages (contact_id, sender, author_id, body_enc, at,"
+                " delivery_status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (contact_id, sender, author_id, sealed, to_iso(now), delivery_status),
+            )
         )
-        message_id = cursor.lastrowid
-        assert message_id is not None
         return Message(message_id, contact_id, sender, author_id, text, now, delivery_status)
 
     async def set_delivery(
@@ -553,7 +559,7 @@ class MessageRepository:
         )
         return None if row is None else self._open(row)
 
-    def _open(self, row: aiosqlite.Row) -> Message:
+    def _open(self, row: Row) -> Message:
         text = self._cipher.open(row["body_enc"], f"messages.body:{row['contact_id']}")
         return Message(
             row["id"],
@@ -576,17 +582,18 @@ class NoteRepository:
     async def add(self, tx: Transaction, contact_id: int, author_id: int, text: str) -> Note:
         """Store a note, stamped now."""
         now = tx.clock.now()
-        cursor = await tx.execute(
-            "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)",
-            (
-                contact_id,
-                author_id,
-                self._cipher.seal(text, f"notes.body:{contact_id}"),
-                to_iso(now),
-            ),
+        note_id = int(
+            await tx.fetchval(
+                "INSERT INTO notes (contact_id, author_id, body_enc, at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
+                (
+                    contact_id,
+                    author_id,
+                    self._cipher.seal(text, f"notes.body:{contact_id}"),
+                    to_iso(now),
+                ),
+            )
         )
-        note_id = cursor.lastrowid
-        assert note_id is not None
         return Note(note_id, contact_id, author_id, text, now)
 
     async def of_contact(self, contact_id: int) -> list[Note]:
@@ -765,7 +772,7 @@ class ProtocolRepository:
         ]
 
 
-def _contact(row: aiosqlite.Row) -> Contact:
+def _contact(row: Row) -> Contact:
     return Contact(
         id=row["id"],
         channel=Channel(row["channel"]),

@@ -1,52 +1,81 @@
-"""The SQLite database: WAL mode, numbered migrations, and serialised write transactions.
+"""The store's interface: write transactions with an event log, committed reads, migrations.
 
-One writer connection behind an asyncio lock carries every change, so a transaction of one
-coroutine never interleaves with another's; a separate reader connection sees only committed
-data. Cross-process safety (two processes on one file) comes from SQLite's own locking:
-`BEGIN IMMEDIATE` takes the write lock up front, and `busy_timeout` waits for it.
+Two engines implement it: SQLite (`hotline.store.sqlite`, the embedded default: one file in
+the data directory) and PostgreSQL (`hotline.store.postgres`, for gateways on several
+machines). `hotline.store.engine.open_database` picks one from the config. Repositories see
+only this interface and write portable SQL (docs/storage.md): `?` placeholders,
+`INSERT ... RETURNING id`, `ON CONFLICT`, `reserve_ids` for ids chosen before an insert, and
+`dialect` for the few fragments the engines spell differently.
+
+Both engines keep one promise the domain code relies on: write transactions never
+interleave. A transaction takes the store's write lock when it begins (SQLite's
+`BEGIN IMMEDIATE`; a PostgreSQL advisory lock shared by every process), so what a
+transaction reads it can act on without another writer changing it in between. Events
+appended inside a transaction are published on the bus only after it commits.
 """
 
 from __future__ import annotations
 
-import asyncio
+import abc
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
-import structlog
+from typing import Any, Protocol
 
 from hotline.clock import Clock, from_iso, to_iso
 from hotline.events import Event, EventBus
-
-log = structlog.get_logger(__name__)
+from hotline.store.dialect import Dialect, EngineName
 
 DB_FILE = "hotline.sqlite3"
-BACKSTOP_CHECKPOINT_PAGES = 10_000
 
 
-class Transaction:
-    """A write transaction in progress; events appended here publish after commit."""
+class Row(Protocol):
+    """A result row: by column name or position (sqlite3.Row and asyncpg.Record both are)."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
-        self.conn = conn
-        self.clock = clock
-        self.events: list[Event] = []
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Executed(Protocol):
+    """What a statement run for its effect reports: how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Transaction(abc.ABC):
+    """A write transaction in progress, holding the write lock; events appended here
+    publish after commit."""
+
+    clock: Clock
+    dialect: Dialect
+    events: list[Event]
+    # The engine's own connection (aiosqlite, or on PostgreSQL an adapter). Only for
+    # engine-specific code such as the SQLite benchmarks; portable code uses the methods.
+    conn: Any
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Executed:
         """Run one statement inside the transaction."""
-        return await self.conn.execute(sql, tuple(params))
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    @abc.abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Run a statement and return every row, as this transaction sees them."""
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """Run a statement and return its first row (one trip to SQLite's thread, not three)."""
-        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        """Run a statement and return its first row."""
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
@@ -54,29 +83,40 @@ class Transaction:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    async def append_events(self, events: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+    @abc.abstractmethod
+    async def reserve_ids(self, table: str, count: int) -> list[int]:
+        """Ids for `count` new rows of `table` (its `id` column), in increasing order.
+
+        For inserts that must know their ids first: a multi-row insert, or a row whose
+        sealed text is bound to its own id. No other row gets them, and later inserts that
+        let the store choose (`INSERT ... RETURNING id`) come after them. (If the
+        transaction rolls back, SQLite may give the same ids again, PostgreSQL skips them:
+        nothing was written with them either way.)
+        """
+
+    @contextlib.asynccontextmanager
+    async def secure_delete(self) -> AsyncIterator[None]:
+        """Statements run inside overwrite what they delete, where the engine can do that
+        (SQLite's `secure_delete`); see `Database.reclaim_space` for the rest."""
+        yield
+
+    async def append_events(self, events: Sequence[tuple[str, str, str, dict[str, Any]]]) -> None:
         """Append many (kind, subject, actor, data) events in one statement, for group commits."""
         if not events:
             return
         at = self.clock.now()
-        # The ids are chosen here, under the write lock, so the published events carry the
-        # ids the rows got; sqlite_sequence keeps AUTOINCREMENT's never-reuse promise.
-        first = int(
-            await self.fetchval(
-                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),"
-                " COALESCE((SELECT MAX(id) FROM events), 0)) + 1"
-            )
-        )
-        rows = [
-            (first + offset, to_iso(at), actor, kind, subject, json.dumps(data, ensure_ascii=False))
-            for offset, (kind, subject, actor, data) in enumerate(events)
-        ]
-        await self.conn.executemany(
+        # The ids are reserved first so the published events carry the ids the rows got.
+        ids = await self.reserve_ids("events", len(events))
+        stamp = to_iso(at)
+        await self.executemany(
             "INSERT INTO events (id, at, actor, kind, subject, data) VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            [
+                (event_id, stamp, actor, kind, subject, json.dumps(data, ensure_ascii=False))
+                for event_id, (kind, subject, actor, data) in zip(ids, events, strict=True)
+            ],
         )
-        for offset, (kind, subject, actor, data) in enumerate(events):
-            self.events.append(Event(first + offset, at, actor, kind, subject, data))
+        for event_id, (kind, subject, actor, data) in zip(ids, events, strict=True):
+            self.events.append(Event(event_id, at, actor, kind, subject, data))
 
     async def append_event(
         self, kind: str, subject: str, actor: str, data: dict[str, Any] | None = None
@@ -84,84 +124,53 @@ class Transaction:
         """Append to the event log; the event is published once the transaction commits."""
         at = self.clock.now()
         payload = data or {}
-        cursor = await self.conn.execute(
-            "INSERT INTO events (at, actor, kind, subject, data) VALUES (?, ?, ?, ?, ?)",
+        event_id = await self.fetchval(
+            "INSERT INTO events (at, actor, kind, subject, data) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (to_iso(at), actor, kind, subject, json.dumps(payload, ensure_ascii=False)),
         )
-        assert cursor.lastrowid is not None
-        event = Event(cursor.lastrowid, at, actor, kind, subject, payload)
+        event = Event(int(event_id), at, actor, kind, subject, payload)
         self.events.append(event)
         return event
 
 
-class Database:
-    """The open store of one data directory."""
+class Database(abc.ABC):
+    """The open store."""
 
-    def __init__(
-        self,
-        writer: aiosqlite.Connection,
-        reader: aiosqlite.Connection,
-        maintenance: aiosqlite.Connection,
-        clock: Clock,
-        bus: EventBus,
-    ) -> None:
-        self._writer = writer
-        self._reader = reader
-        self._maintenance = maintenance
-        self._lock = asyncio.Lock()
-        self.clock = clock
-        self.bus = bus
+    clock: Clock
+    bus: EventBus
+    dialect: Dialect
+    # The exceptions this engine raises when the store cannot be reached or fails.
+    errors: tuple[type[BaseException], ...]
 
     @classmethod
     async def open(cls, path: Path, clock: Clock, bus: EventBus | None = None) -> Database:
-        """Open (creating if needed) the database file and apply pending migrations."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        # Checkpoints copy the WAL back into the database file and fsync it. Left to SQLite,
-        # that happens inside the commit that crosses the threshold, and that commit's
-        # caller waits (the 99th-percentile take-next did). The sweeper checkpoints on a
-        # connection of its own instead; the large threshold is only a backstop.
-        await writer.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
-        reader = await _connect(path)
-        maintenance = await _connect(path)
-        db = cls(writer, reader, maintenance, clock, bus or EventBus())
-        try:
-            await db.migrate()
-        except BaseException:
-            await db.close()
-            raise
-        return db
+        """Open (creating if needed) the SQLite file at `path` and apply pending migrations.
 
+        The embedded store at a path, as before there were two engines; code that follows
+        the config calls `hotline.store.engine.open_database` instead.
+        """
+        from hotline.store.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.open_file(path, clock, bus)
+
+    @abc.abstractmethod
     async def close(self) -> None:
-        """Close the connections (the WAL is checkpointed by SQLite on last close)."""
-        await self._maintenance.close()
-        await self._reader.close()
-        await self._writer.close()
+        """Close the connections."""
 
+    @abc.abstractmethod
     async def checkpoint(self) -> None:
-        """Copy committed WAL frames into the database file without blocking the writer."""
-        await self._maintenance.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        """Periodic housekeeping of the engine's log (SQLite's WAL); may be a no-op."""
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
         """A serialised write transaction; commits on success, rolls back on any error."""
-        async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Transaction(self._writer, self.clock)
-            try:
-                yield tx
-            except BaseException:
-                await self._writer.rollback()
-                raise
-            await self._writer.commit()
-        for event in tx.events:
-            self.bus.publish(event)
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Read committed rows."""
-        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         """Read the first committed row, or None."""
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
@@ -171,29 +180,19 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    @abc.abstractmethod
     async def migrate(self) -> list[int]:
         """Apply the numbered migrations not yet applied; return the versions applied now."""
-        async with self._lock:
-            await self._writer.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            await self._writer.commit()
-            async with self._writer.execute("SELECT version FROM schema_migrations") as cursor:
-                done = {row[0] for row in await cursor.fetchall()}
-            applied = []
-            for version, name, sql in available_migrations():
-                if version in done:
-                    continue
-                # executescript commits first; the whole migration then runs as one script
-                # wrapped in its own transaction so a failure leaves no half-applied schema.
-                await self._writer.executescript(
-                    "BEGIN IMMEDIATE;\n" + sql + "\n;INSERT INTO schema_migrations VALUES "
-                    f"({version}, '{name}', '{to_iso(self.clock.now())}');\nCOMMIT;"
-                )
-                applied.append(version)
-                log.info("migration_applied", version=version, migration=name)
-            return applied
+
+    @abc.abstractmethod
+    async def table_names(self) -> list[str]:
+        """The store's tables (schema_migrations included), sorted: for tools that walk
+        every table (a test's snapshot, a check of the schema) on either engine."""
+
+    @abc.abstractmethod
+    async def reclaim_space(self, tables: Sequence[str]) -> bool:
+        """After a purge: make the purged bytes leave the engine's files as far as it can;
+        True when that was done now (False: it happens at the next chance)."""
 
     async def events_for(self, subject: str) -> list[Event]:
         """The history of one subject, oldest first."""
@@ -214,27 +213,24 @@ class Database:
         ]
 
     async def ping(self) -> bool:
-        """True when the database answers a query."""
-        return bool(await self.fetchval("SELECT 1") == 1)
+        """True when the database answers a query; False when it cannot be reached (or was
+        closed: ValueError on both engines)."""
+        unreachable: tuple[type[BaseException], ...] = (*self.errors, ValueError)
+        try:
+            return bool(await self.fetchval("SELECT 1") == 1)
+        except unreachable:
+            return False
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode: a power cut can lose the last transactions, a process crash cannot.
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=10000")
-    # Deleted and overwritten content is zeroed, not left in free pages: a purged number's
-    # ciphertext must not linger in the file (some SQLite builds default to off).
-    await conn.execute("PRAGMA secure_delete=ON")
-    return conn
+def available_migrations(engine: EngineName = "sqlite") -> list[tuple[int, str, str]]:
+    """The bundled migrations of an engine as (version, name, sql), in order.
 
-
-def available_migrations() -> list[tuple[int, str, str]]:
-    """The bundled migrations as (version, name, sql), in order."""
+    Both engines have the same versions with the same names (`migrations/NNNN_name.sql`
+    and `migrations/postgres/NNNN_name.sql`), so `schema_migrations` reads alike in both.
+    """
     folder = resources.files("hotline.store") / "migrations"
+    if engine == "postgresql":
+        folder = folder / "postgres"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

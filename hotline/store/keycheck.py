@@ -16,8 +16,13 @@ _CONTEXT = "key_check.sealed:1"
 
 
 def data_cipher(config: Config) -> FieldCipher:
-    """The cipher for this data dir; a key is generated only for a data dir with no database."""
-    fresh = not (config.data_dir / DB_FILE).exists()
+    """The cipher for this data dir; a key is generated only for a data dir with no database.
+
+    On PostgreSQL the data dir holds no database, so whether data exists is not known here:
+    a missing key is generated, and `verify_data_key` then refuses to start if the
+    database's data was sealed with another key (copy the key to every gateway machine).
+    """
+    fresh = config.database.engine == "postgresql" or not (config.data_dir / DB_FILE).exists()
     return FieldCipher(load_or_create_key(config.data_dir, config.data_key, may_create=fresh))
 
 

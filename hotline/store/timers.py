@@ -31,12 +31,12 @@ async def schedule(
     tx: Transaction, kind: str, subject: str, due_at: datetime, data: dict[str, Any] | None = None
 ) -> int:
     """Add a timer inside the caller's transaction."""
-    cursor = await tx.execute(
-        "INSERT INTO timers (kind, subject, due_at, data, created_at) VALUES (?, ?, ?, ?, ?)",
+    timer_id = await tx.fetchval(
+        "INSERT INTO timers (kind, subject, due_at, data, created_at) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
         (kind, subject, to_iso(due_at), json.dumps(data or {}), to_iso(tx.clock.now())),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return int(timer_id)
 
 
 async def schedule_many(
@@ -46,7 +46,7 @@ async def schedule_many(
     if not timers:
         return
     created = to_iso(tx.clock.now())
-    await tx.conn.executemany(
+    await tx.executemany(
         "INSERT INTO timers (kind, subject, due_at, data, created_at) VALUES (?, ?, ?, ?, ?)",
         [
             (kind, subject, to_iso(due), json.dumps({"step": step}), created)
@@ -58,7 +58,7 @@ async def schedule_many(
 async def cancel(tx: Transaction, kind: str, subject: str) -> int:
     """Retire a subject's pending timers of a kind (they will never fire); returns how many."""
     cursor = await tx.execute(
-        "UPDATE timers SET fired_at = ?, data = json_set(data, '$.cancelled', json('true'))"
+        f"UPDATE timers SET fired_at = ?, data = {tx.dialect.json_with_true('data', 'cancelled')}"
         " WHERE kind = ? AND subject = ? AND fired_at IS NULL",
         (to_iso(tx.clock.now()), kind, subject),
     )
@@ -67,7 +67,7 @@ async def cancel(tx: Transaction, kind: str, subject: str) -> int:
 
 async def claim_due(tx: Transaction, kind: str, now: datetime, limit: int) -> list[Timer]:
     """Claim up to `limit` timers of a kind that are due, oldest first."""
-    rows = await tx.conn.execute_fetchall(
+    rows = await tx.fetchall(
         "UPDATE timers SET fired_at = ? WHERE id IN (SELECT id FROM timers"
         " WHERE fired_at IS NULL AND due_at <= ? AND kind = ? ORDER BY due_at, id LIMIT ?)"
         " RETURNING id, kind, subject, due_at, data",

@@ -36,7 +36,7 @@ from hotline.counsellors import Counsellors
 from hotline.events import EventBus
 from hotline.sessions import Sessions
 from hotline.store.contacts import ContactRepository
-from hotline.store.database import DB_FILE, Database
+from hotline.store.engine import open_database
 from hotline.store.keycheck import data_cipher, verify_data_key
 from hotline.triage.scanner import TextRiskScanner
 from hotline.users import Users
@@ -132,7 +132,7 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     config.data_dir.mkdir(parents=True, exist_ok=True)
     cipher = data_cipher(config)
-    db = await Database.open(config.data_dir / DB_FILE, app[keys.CLOCK], app[keys.BUS])
+    db = await open_database(config, app[keys.CLOCK], app[keys.BUS])
     try:
         await verify_data_key(db, cipher)
     except BaseException:
