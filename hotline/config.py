@@ -30,6 +30,9 @@ ENV_NON_KEYS = {
     "HOTLINE_DATA_KEY",
     "HOTLINE_PUBLIC_URL",
 }
+# The test suite's own settings (HOTLINE_TEST_REDIS_URL, HOTLINE_TEST_POSTGRES_URL, ...):
+# they reach every command a test runs, and are not the hotline's config.
+TEST_ENV_PREFIX = "HOTLINE_TEST_"
 # Twilio's own variable names, read as they are documented by Twilio.
 TWILIO_ENV = {
     "account_sid": "TWILIO_ACCOUNT_SID",
@@ -296,6 +299,8 @@ def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], source: st
     """Apply HOTLINE_SECTION__KEY=value overrides; the value is read as TOML when it parses."""
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name in ENV_NON_KEYS:
+            continue
+        if name.startswith(TEST_ENV_PREFIX):
             continue
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         if len(parts) < 2 or not all(parts):

@@ -129,6 +129,15 @@ def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(broken, environ={})
 
 
+def test_the_test_suites_own_variables_are_not_config() -> None:
+    """HOTLINE_TEST_* (the Redis and PostgreSQL the tests use) reach every command a test
+    runs; they are not config keys, and a real typo still is an error."""
+    config = load_config(
+        DEFAULT_CONFIG, environ={"HOTLINE_TEST_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    )
+    assert config.redis.url == ""
+
+
 def test_bad_environment_override_is_an_error() -> None:
     """A typo in an override variable is reported, not silently ignored."""
     with pytest.raises(ConfigError, match="unknown key"):
