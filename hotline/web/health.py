@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -19,10 +18,12 @@ async def healthz(request: web.Request) -> web.Response:
     from the other gateways until Redis returns.
     """
     app = request.app
+    database = app[keys.DATABASE]
+    unreachable: tuple[type[BaseException], ...] = (*database.errors, ValueError, OSError)
     try:
-        ok = await app[keys.DATABASE].ping()
+        ok = await database.ping()
         queue_length = await app[keys.CONVERSATIONS].queue_length() if ok else None
-    except (sqlite3.Error, ValueError, OSError):
+    except unreachable:
         ok, queue_length = False, None
     body: dict[str, Any] = {
         "status": "ok" if ok else "error",
