@@ -83,15 +83,15 @@ class Pager:
         """Send pages as they fall due, for the life of the app."""
         while True:
             self._wake.clear()
+            delay = IDLE_SECONDS
             try:
                 while await self.send_due():
                     pass
-            except Exception as exc:  # the loop must outlive one bad batch
+                upcoming = await self._store.next_page_due()
+                if upcoming is not None:
+                    delay = max(0.0, min(delay, (upcoming - self._clock.now()).total_seconds()))
+            except Exception as exc:  # the loop must outlive one bad batch and a store away
                 log.error("paging_failed", error_type=type(exc).__name__)
-            delay = IDLE_SECONDS
-            upcoming = await self._store.next_page_due()
-            if upcoming is not None:
-                delay = max(0.0, min(delay, (upcoming - self._clock.now()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -82,6 +82,7 @@ class QueuePicker(Protocol):
     async def take(self, channels: frozenset[Channel] | None = None) -> int | None: ...
 
     async def refresh(self, contact_ids: Iterable[int]) -> None: ...
+
 
 # At these levels a wrap-up must say whether the person agreed to follow-up, and why not.
 FOLLOW_UP_DECISION_RISKS = frozenset({RiskLevel.HIGH, RiskLevel.IMMINENT})
@@ -510,9 +511,18 @@ class Conversations:
         return self._cipher.keyed_hash(number)
 
     async def start_call(
-        self, call_sid: str, number: str, risk: RiskLevel, district: str | None
+        self,
+        call_sid: str,
+        number: str,
+        risk: RiskLevel,
+        district: str | None,
+        arrived_at: datetime | None = None,
     ) -> Contact:
-        """Queue a phone call after the IVR; a webhook retried by Twilio finds the same contact."""
+        """Queue a phone call after the IVR; a webhook retried by Twilio finds the same contact.
+
+        `arrived_at`: when the caller reached the queue, for a call kept in the spool while
+        the store was away (it waits from then, not from the replay).
+        """
         existing = await self._contacts.by_call_sid(call_sid)
         if existing is not None:
             return existing
@@ -528,6 +538,7 @@ class Conversations:
                 call_sid=call_sid,
                 caller_number=number,
                 caller_hash=self.caller_hash(number),
+                arrived_at=arrived_at,
             )
         )
         log.info("contact_started", contact_id=contact.id, channel="voice")
@@ -631,18 +642,23 @@ class Conversations:
             assert refreshed is not None
             return refreshed
 
-    async def sms_received(self, number: str, text: str) -> tuple[Contact, Message, bool]:
+    async def sms_received(
+        self, number: str, text: str, arrived_at: datetime | None = None
+    ) -> tuple[Contact, Message, bool]:
         """File an inbound text: continue the number's open thread or open a new contact.
 
         Returns the contact, the stored message, and whether the contact is new. One
         transaction holds both, so a text is never stored without its contact or lost.
+        `arrived_at`: when a text kept in the spool while the store was away arrived.
         """
         body = self.check_text(text)
         caller = self.caller_hash(number)
         window = timedelta(minutes=self._config.telephony.sms_inactivity_minutes)
         async with self._db.transaction() as tx:
             now = tx.clock.now()
-            contact = await self._contacts.open_sms_thread(tx, caller, now - window)
+            contact = await self._contacts.open_sms_thread(
+                tx, caller, min(arrived_at or now, now) - window
+            )
             is_new = contact is None
             if contact is None:
                 repeat = bool(await self._contacts.known_callers(tx, [caller]))
@@ -658,6 +674,7 @@ class Conversations:
                             connected=True,
                             caller_number=number,
                             caller_hash=caller,
+                            arrived_at=arrived_at,
                         )
                     ],
                 )

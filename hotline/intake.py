@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from hotline.contacts import Channel, Contact
 from hotline.crypto import FieldCipher
@@ -44,6 +45,8 @@ class Arrival:
     call_sid: str | None = None
     caller_number: str | None = None
     caller_hash: str | None = None
+    # Set for an arrival replayed from the spool: when the person actually reached the line.
+    arrived_at: datetime | None = None
 
 
 class Intake:
@@ -103,6 +106,7 @@ class Intake:
                         call_sid=arrival.call_sid,
                         caller_number=arrival.caller_number,
                         caller_hash=arrival.caller_hash,
+                        arrived_at=arrival.arrived_at,
                     )
                     for arrival in arrivals
                 ],

@@ -18,11 +18,14 @@ counsellor who takes the text asks, and tags it from the console.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
+from hotline.channels.store_away import StoreAway
 from hotline.channels.twilio_api import REST_ERRORS, TwilioGateway, require, twiml, verified_form
 from hotline.config import Config
 from hotline.contacts import Channel, Contact, Message
@@ -43,14 +46,45 @@ class SmsChannel:
     """Files inbound texts and sends counsellors' replies."""
 
     def __init__(
-        self, config: Config, conversations: Conversations, gateway: TwilioGateway | None
+        self,
+        config: Config,
+        conversations: Conversations,
+        gateway: TwilioGateway | None,
+        away: StoreAway,
     ) -> None:
         self._config = config
         self._conversations = conversations
         self._gateway = gateway
+        self._away = away
+        away.on_replay("sms.received", self._received_kept)
+        away.on_replay(
+            "sms.status", lambda kept, _at: self._status(int(kept["message"]), kept["form"])
+        )
 
     async def received(self, form: Mapping[str, str]) -> MessagingResponse:
-        """An inbound text: STOP/START, or a message for a counsellor."""
+        """An inbound text: STOP/START, or a message for a counsellor. Without the store the
+        text is kept in the spool and acknowledged as usual (STOP/START silently, as always)."""
+        kept = {"From": form["From"], "Body": form.get("Body", "")}
+        return await self._away.step(
+            "sms.received",
+            kept,
+            lambda: self._received(form),
+            lambda: self._received_kept_reply(kept),
+        )
+
+    def _received_kept_reply(self, kept: Mapping[str, str]) -> MessagingResponse:
+        response = MessagingResponse()
+        word = kept["Body"].strip().upper()
+        if word not in STOP_WORDS and word not in START_WORDS:
+            response.message(self._config.telephony.texts["sms_received"])
+        return response
+
+    async def _received_kept(self, kept: Mapping[str, Any], arrived_at: datetime) -> None:
+        await self._received(kept, arrived_at)
+
+    async def _received(
+        self, form: Mapping[str, str], arrived_at: datetime | None = None
+    ) -> MessagingResponse:
         number, body = form["From"], form.get("Body", "")
         word = body.strip().upper()
         response = MessagingResponse()
@@ -61,7 +95,9 @@ class SmsChannel:
             await self._conversations.sms_opt_in(number)
             return response
         try:
-            contact, _message, is_new = await self._conversations.sms_received(number, body)
+            contact, _message, is_new = await self._conversations.sms_received(
+                number, body, arrived_at
+            )
         except DomainError as exc:  # empty or over-long: keep the person's trust, say nothing odd
             log.info("sms_refused", code=exc.code)
             return response
@@ -111,7 +147,18 @@ class SmsChannel:
         status = form.get("MessageStatus", "")
         if status not in DELIVERY_STATUSES:
             raise web.HTTPBadRequest(text="unknown MessageStatus")
-        await self._conversations.record_delivery(message_id, status, form.get("MessageSid"))
+        kept = {"MessageStatus": status, "MessageSid": form.get("MessageSid", "")}
+        await self._away.step(
+            "sms.status",
+            {"message": message_id, "form": kept},
+            lambda: self._status(message_id, kept),
+            lambda: None,
+        )
+
+    async def _status(self, message_id: int, form: Mapping[str, str]) -> None:
+        await self._conversations.record_delivery(
+            message_id, form["MessageStatus"], form.get("MessageSid") or None
+        )
 
 
 def setup_sms(app: web.Application) -> None:

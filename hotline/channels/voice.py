@@ -23,11 +23,14 @@ contact is created, idempotently, so a retried webhook does not tag twice.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from hotline.channels.store_away import StoreAway
 from hotline.channels.twilio_api import REST_ERRORS, TwilioGateway, require, twiml, verified_form
 from hotline.config import Config
 from hotline.contacts import Channel, Contact, ContactState
@@ -46,6 +49,16 @@ DANGER_KEY = "9"
 CALLBACK_KEY = "1"
 AFFECTED_KEY = "1"  # at the surge question only; 2 (or anything else, or nothing) is "not"
 GATHER_SECONDS = 5
+# The fields of Twilio's form a kept step needs again at its replay (nothing else is kept).
+KEPT_FIELDS = (
+    "CallSid",
+    "From",
+    "Digits",
+    "QueueResult",
+    "QueueTime",
+    "DialCallStatus",
+    "CallStatus",
+)
 
 
 class CallNotConnected(Exception):
@@ -62,6 +75,7 @@ class VoiceChannel:
         counsellors: Counsellors,
         users: Users,
         gateway: TwilioGateway | None,
+        away: StoreAway,
     ) -> None:
         self._config = config
         self._telephony = config.telephony
@@ -69,6 +83,15 @@ class VoiceChannel:
         self._counsellors = counsellors
         self._users = users
         self._gateway = gateway
+        self._away = away
+        away.on_replay("voice.arrival", self._admit_kept)
+        away.on_replay("voice.dequeued", lambda kept, _at: self._dequeued(kept["form"]))
+        away.on_replay("voice.answered", lambda kept, _at: self._answered(int(kept["contact"])))
+        away.on_replay(
+            "voice.dial_result",
+            lambda kept, _at: self._dial_result(int(kept["contact"]), kept["form"]),
+        )
+        away.on_replay("voice.status", lambda kept, _at: self._call_status(kept["form"]))
 
     def _url(self, path: str) -> str:
         return self._telephony.public_url + path
@@ -81,7 +104,9 @@ class VoiceChannel:
     async def greeting(self) -> VoiceResponse:
         """Greeting, (the surge announcement,) confidentiality (and recording notice), then
         the affected question during a surge, else the danger question."""
-        surge = await self._conversations.surge()
+        # Without the store the caller is greeted as on an ordinary day: the surge's question
+        # is skipped, never the call.
+        surge = await self._away.step(None, {}, self._conversations.surge, lambda: None)
         response = VoiceResponse()
         self._say(response, "greeting")
         if surge is not None:
@@ -156,16 +181,59 @@ class VoiceChannel:
 
         `affected` is the incident the caller said affected them: tagged (and the risk
         raised to the surge's floor) before they hold, so their place is right from the start.
+        Without the store the arrival is kept in the spool and the caller held all the same.
         """
+        kept = {
+            "form": _kept_form(form),
+            "danger": danger,
+            "district": district,
+            "affected": affected,
+        }
+
+        async def run() -> VoiceResponse:
+            return await self._enqueue(form, danger=danger, district=district, affected=affected)
+
+        return await self._away.step("voice.arrival", kept, run, self.hold)
+
+    async def _admit_kept(self, kept: Mapping[str, Any], arrived_at: datetime) -> Contact:
+        """A kept arrival enters the store, waiting since it reached the line."""
+        return await self._admit(
+            kept["form"],
+            danger=bool(kept["danger"]),
+            district=kept["district"],
+            affected=kept["affected"],
+            arrived_at=arrived_at,
+        )
+
+    async def _admit(
+        self,
+        form: Mapping[str, str],
+        *,
+        danger: bool,
+        district: str | None,
+        affected: int | None,
+        arrived_at: datetime | None = None,
+    ) -> Contact:
         risk = RiskLevel.IMMINENT if danger else RiskLevel.NONE
         contact = await self._conversations.start_call(
-            form["CallSid"], form["From"], risk, district
+            form["CallSid"], form["From"], risk, district, arrived_at
         )
         if affected is not None and contact.state is ContactState.QUEUED:
             tagged = await self._conversations.tag_affected_on_arrival(
                 contact.id, "ivr", incident_id=affected
             )
             contact = tagged or contact
+        return contact
+
+    async def _enqueue(
+        self,
+        form: Mapping[str, str],
+        *,
+        danger: bool,
+        district: str | None,
+        affected: int | None,
+    ) -> VoiceResponse:
+        contact = await self._admit(form, danger=danger, district=district, affected=affected)
         if contact.state is not ContactState.QUEUED:
             return self._hang_up()  # a retried webhook for a call already dealt with
         if await self._counsellors.available_count() == 0:
@@ -189,6 +257,10 @@ class VoiceChannel:
     async def _overflow(self, contact: Contact) -> VoiceResponse:
         await self._conversations.overflow(contact.id, "backup")
         log.info("call_overflow", contact_id=contact.id)
+        return self._to_backup()
+
+    def _to_backup(self) -> VoiceResponse:
+        """Dial the backup line (the overflow, recorded by the caller of this)."""
         response = VoiceResponse()
         self._say(response, "overflow")
         response.dial(
@@ -209,6 +281,23 @@ class VoiceChannel:
 
     async def waiting(self, form: Mapping[str, str]) -> VoiceResponse:
         """What a held caller hears next: their place, an offer to call back, or the backup."""
+        return await self._away.step(
+            None, {}, lambda: self._waiting(form), lambda: self._waiting_without_store(form)
+        )
+
+    def _waiting_without_store(self, form: Mapping[str, str]) -> VoiceResponse:
+        """Holding while the store is away: no place to announce; the backup after the
+        usual wait, as any day (the overflow is recorded when the dequeue is replayed)."""
+        response = VoiceResponse()
+        if _int(form.get("QueueTime")) >= self._telephony.overflow_after_seconds:
+            self._say(response, "overflow")
+            response.leave()
+            return response
+        self._say(response, "wait_message")
+        response.pause(length=self._telephony.wait_pause_seconds)
+        return response
+
+    async def _waiting(self, form: Mapping[str, str]) -> VoiceResponse:
         contact = await self._conversations.by_call_sid(form["CallSid"])
         response = VoiceResponse()
         if contact is None or contact.state is not ContactState.QUEUED:
@@ -243,7 +332,18 @@ class VoiceChannel:
         return response
 
     async def callback_choice(self, form: Mapping[str, str]) -> VoiceResponse:
-        """Key 1: the caller will be called back and may hang up; any other key: keep holding."""
+        """Key 1: the caller will be called back and may hang up; any other key: keep holding.
+        Without the store nobody can promise a callback: the caller keeps holding."""
+        return await self._away.step(
+            None, {}, lambda: self._callback_choice(form), self._back_to_waiting
+        )
+
+    def _back_to_waiting(self) -> VoiceResponse:
+        response = VoiceResponse()
+        response.redirect(self._url("/twilio/voice/wait"), method="POST")
+        return response
+
+    async def _callback_choice(self, form: Mapping[str, str]) -> VoiceResponse:
         contact = await self._conversations.by_call_sid(form["CallSid"])
         response = VoiceResponse()
         if contact is not None and form.get("Digits") == CALLBACK_KEY:
@@ -251,11 +351,28 @@ class VoiceChannel:
             self._say(response, "callback_confirmed")
             response.leave()
             return response
-        response.redirect(self._url("/twilio/voice/wait"), method="POST")
-        return response
+        return self._back_to_waiting()
 
     async def dequeued(self, form: Mapping[str, str]) -> VoiceResponse:
         """The caller left Twilio's hold: hung up, chose a callback, overflowed, or was taken."""
+        return await self._away.step(
+            "voice.dequeued",
+            {"form": _kept_form(form)},
+            lambda: self._dequeued(form),
+            lambda: self._dequeued_without_store(form),
+        )
+
+    def _dequeued_without_store(self, form: Mapping[str, str]) -> VoiceResponse:
+        """A hang-up ends the call; one who left the hold for any other reason (the wait
+        was too long, Twilio's queue failed) still reaches a person: the backup line."""
+        result = form.get("QueueResult", "")
+        if result in ("redirected", "bridged", "bridging-in-process"):
+            return VoiceResponse()
+        if result == "hangup":
+            return self._hang_up()
+        return self._to_backup()
+
+    async def _dequeued(self, form: Mapping[str, str]) -> VoiceResponse:
         contact = await self._conversations.by_call_sid(form["CallSid"])
         result = form.get("QueueResult", "")
         if contact is None or result in ("redirected", "bridged", "bridging-in-process"):
@@ -316,10 +433,30 @@ class VoiceChannel:
 
     async def answered(self, contact_id: int) -> None:
         """The counsellor's browser or phone picked up."""
+        await self._away.step(
+            "voice.answered", {"contact": contact_id}, lambda: self._answered(contact_id), _none
+        )
+
+    async def _answered(self, contact_id: int) -> None:
         await self._conversations.call_answered(contact_id, "system")
 
     async def dial_result(self, contact_id: int, form: Mapping[str, str]) -> VoiceResponse:
         """The dial to the counsellor ended: a finished conversation, or nobody picked up."""
+        return await self._away.step(
+            "voice.dial_result",
+            {"contact": contact_id, "form": _kept_form(form)},
+            lambda: self._dial_result(contact_id, form),
+            lambda: self._dial_result_without_store(form),
+        )
+
+    def _dial_result_without_store(self, form: Mapping[str, str]) -> VoiceResponse:
+        """A finished conversation ends; a counsellor who did not pick up: the caller holds
+        again (re-queued at the head when the step is replayed)."""
+        if form.get("DialCallStatus", "") == "completed":
+            return self._hang_up()
+        return self.hold(apology=True)
+
+    async def _dial_result(self, contact_id: int, form: Mapping[str, str]) -> VoiceResponse:
         contact = await self._conversations.get(contact_id)
         status = form.get("DialCallStatus", "")
         if status == "completed":
@@ -338,6 +475,11 @@ class VoiceChannel:
 
     async def call_status(self, form: Mapping[str, str]) -> None:
         """The caller's call ended (Twilio's status callback)."""
+        await self._away.step(
+            "voice.status", {"form": _kept_form(form)}, lambda: self._call_status(form), _none
+        )
+
+    async def _call_status(self, form: Mapping[str, str]) -> None:
         if form.get("CallStatus") not in ("completed", "busy", "failed", "no-answer", "canceled"):
             return
         contact = await self._conversations.by_call_sid(form["CallSid"])
@@ -389,6 +531,15 @@ def _affected_query(joiner: str, affected: int | None) -> str:
 def _incident_param(value: str | None) -> int | None:
     """An incident id from a (signed) query parameter, or None."""
     return int(value) if value and value.isdigit() else None
+
+
+def _kept_form(form: Mapping[str, str]) -> dict[str, str]:
+    """The part of a webhook's form a kept step needs at its replay."""
+    return {name: form[name] for name in KEPT_FIELDS if name in form}
+
+
+def _none() -> None:
+    return None
 
 
 def _int(value: str | None) -> int:

@@ -79,6 +79,9 @@ class NewContact:
     # The person's phone number: sealed in the row, linked across contacts by keyed hash.
     caller_number: str | None = None
     caller_hash: str | None = None
+    # When the person reached the line, if before now: an arrival kept in the gateway's
+    # spool while the store was away (hotline.spool) keeps its place in the queue.
+    arrived_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,8 @@ class ContactRepository:
         rows = []
         contacts = []
         for contact_id, arrival in zip(ids, arrivals, strict=True):
+            arrived = min(arrival.arrived_at or now, now)
+            arrived_stamp = to_iso(arrived)
             rows.append(
                 (
                     contact_id,
@@ -306,10 +311,10 @@ class ContactRepository:
                     arrival.risk.rank,
                     arrival.district,
                     arrival.lang,
-                    stamp,
+                    arrived_stamp,
                     arrival.caller_token_hash,
                     None if arrival.connected else stamp,
-                    stamp,
+                    arrived_stamp,
                     stamp,
                     arrival.call_sid,
                     arrival.caller_hash,
@@ -327,7 +332,7 @@ class ContactRepository:
                     risk=arrival.risk,
                     district=arrival.district,
                     lang=arrival.lang,
-                    waiting_since=now,
+                    waiting_since=arrived,
                     requeued=False,
                     counsellor_id=None,
                     ended_by=None,

@@ -142,6 +142,10 @@ class Database(abc.ABC):
     dialect: Dialect
     # The exceptions this engine raises when the store cannot be reached or fails.
     errors: tuple[type[BaseException], ...]
+    # The subset that means "the store does not answer" (a server down, a network cut), not
+    # "this statement was wrong": what an arrival is kept on local disk for (hotline.spool).
+    # Empty for the embedded store, which lives on the same disk as that spool would.
+    unreachable: tuple[type[BaseException], ...] = ()
 
     @classmethod
     async def open(cls, path: Path, clock: Clock, bus: EventBus | None = None) -> Database:

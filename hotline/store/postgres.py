@@ -49,6 +49,9 @@ _TAKE_WRITE_LOCK = (
 CLOSE_TIMEOUT_S = 10.0
 POOL_MIN = 2
 POOL_MAX = 10
+# A server that does not answer (a host down, a cut network) must fail a request within
+# Twilio's 15 s webhook limit, so the arrival is kept in the spool, not lost to a timeout.
+CONNECT_TIMEOUT_S = 5
 # Collations that order text by code point, as SQLite's BINARY does. Instants are stored as
 # ISO 8601 text and compared as text; names sort alike on both engines only with these.
 CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
@@ -192,12 +195,24 @@ class PostgresDatabase(Database):
             OSError,
             asyncio.TimeoutError,
         )
+        self.unreachable = (
+            asyncpg.PostgresConnectionError,
+            asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.exceptions.TooManyConnectionsError,
+            asyncpg.InterfaceError,
+            OSError,
+            asyncio.TimeoutError,
+        )
 
     @classmethod
     async def open_url(cls, url: str, clock: Clock, bus: EventBus | None = None) -> Database:
         """Connect to the database at `url` and apply pending migrations."""
         pool = await asyncpg.create_pool(
-            url, min_size=POOL_MIN, max_size=POOL_MAX, init=_setup_connection
+            url,
+            min_size=POOL_MIN,
+            max_size=POOL_MAX,
+            init=_setup_connection,
+            timeout=CONNECT_TIMEOUT_S,
         )
         db = cls(pool, clock, bus or EventBus())
         try:

@@ -26,6 +26,7 @@ from dispatch.incidents.service import IncidentDesk
 from dispatch.web import keys as dispatch_keys
 from dispatch.web.routes import setup_dispatch
 from hotline.channels.sms import SmsChannel, setup_sms
+from hotline.channels.store_away import StoreAway
 from hotline.channels.twilio_api import TwilioGateway
 from hotline.channels.voice import VoiceChannel, setup_voice
 from hotline.channels.webchat import setup_chat
@@ -35,6 +36,7 @@ from hotline.conversations import Conversations
 from hotline.counsellors import Counsellors
 from hotline.events import EventBus
 from hotline.sessions import Sessions
+from hotline.spool import Spool
 from hotline.store.contacts import ContactRepository
 from hotline.store.engine import open_database
 from hotline.store.keycheck import data_cipher, verify_data_key
@@ -171,13 +173,21 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     gateway = TwilioGateway(config.telephony) if config.telephony.enabled else None
     conversations = app[keys.CONVERSATIONS]
+    spool = await Spool.open(config.data_dir, app[keys.CIPHER], app[keys.CLOCK])
+    away = StoreAway(spool, app[keys.DATABASE].unreachable)
+    app[keys.STORE_AWAY] = away
     app[keys.TWILIO] = gateway
     app[keys.VOICE] = VoiceChannel(
-        config, conversations, app[keys.COUNSELLORS], app[keys.USERS], gateway
+        config, conversations, app[keys.COUNSELLORS], app[keys.USERS], gateway, away
     )
-    app[keys.SMS] = SmsChannel(config, conversations, gateway)
-    log.info("telephony", enabled=config.telephony.enabled)
+    app[keys.SMS] = SmsChannel(config, conversations, gateway, away)
+    replay = asyncio.create_task(away.replay_forever())
+    log.info("telephony", enabled=config.telephony.enabled, spooled=spool.waiting)
     yield
+    replay.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await replay
+    await spool.close()
     if gateway is not None:
         await gateway.close()
 

@@ -10,7 +10,8 @@ from hotline.web import keys
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Status, database reachability, Redis (with several gateways) and queue length, as JSON.
+    """Status, database reachability, Redis (with several gateways), queue length and the
+    steps kept in the spool, as JSON.
 
     503 when the database does not answer: nothing can be kept then. A Redis that does not
     answer makes the gateway "degraded", still 200: contacts are still accepted and kept in
@@ -30,6 +31,11 @@ async def healthz(request: web.Request) -> web.Response:
         "database": "ok" if ok else "error",
         "queue_length": queue_length,
     }
+    away = app.get(keys.STORE_AWAY)
+    if away is not None:
+        # Calls' and texts' steps kept on this gateway's disk while the store was away,
+        # not yet in it (hotline.spool): they enter it once the store answers.
+        body["spooled"] = away.spool.waiting
     cluster = app.get(keys.CLUSTER)
     if cluster is not None:
         redis_ok = await cluster.ping()

@@ -22,6 +22,7 @@ from hotline.web.websockets import SocketRegistry
 
 if TYPE_CHECKING:  # the channels import these keys; at run time the key needs no class
     from hotline.channels.sms import SmsChannel
+    from hotline.channels.store_away import StoreAway
     from hotline.channels.twilio_api import TwilioGateway
     from hotline.channels.voice import VoiceChannel
 
@@ -42,6 +43,8 @@ PRESENCE_WATCH = web.AppKey("presence_watch", PresenceWatch)
 VOICE: web.AppKey[VoiceChannel] = web.AppKey("voice")
 SMS: web.AppKey[SmsChannel] = web.AppKey("sms")
 TWILIO: web.AppKey[TwilioGateway | None] = web.AppKey("twilio")
+# Telephony steps kept on local disk while the store does not answer (hotline.spool).
+STORE_AWAY: web.AppKey[StoreAway] = web.AppKey("store_away")
 
 # A person's open follow-up cases by their keyed hash: each a dict with at least `id`,
 # `pseudonym`, `risk`, `next_due_at` (iso or None) and `owner` (a label). The application
