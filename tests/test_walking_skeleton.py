@@ -84,4 +84,4 @@ async def test_person_to_counsellor_and_back(
     assert closed["wrap_up"]["follow_up_wanted"] is True
     assert "8613800000000" not in json.dumps(closed), "the follow-up number is not kept here"
     health = await (await client.get("/healthz")).json()
-    assert health == {"status": "ok", "database": "ok", "queue_length": 0}
+    assert health == {"status": "ok", "database": "ok", "queue_length": 0, "spooled": 0}

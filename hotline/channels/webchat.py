@@ -11,6 +11,13 @@ ever stored hashed, and a malformed one is ignored: nobody is refused over it.
 Surge mode (a mass incident is live): the page asks `GET /chat/api/surge` for the incident's
 announcement and the "affected?" question, and the start request says `affected: true|false`;
 a yes tags the contact and raises it to the surge's least risk, as key 1 does on the phone.
+
+The store away (PostgreSQL does not answer, `Database.unreachable`; docs/scaleout.md "When the
+store goes away: web chat"): a start that could not be kept answers 503 `store_unavailable`
+with `Retry-After`, and the page keeps the person on a "please stay" screen and sends the same
+start again until it is kept. A start that was kept, but whose screener rise or surge tag then
+found the store gone, answers 201 all the same (the person must not be told to retry and so
+queue twice); the missed steps are retried in the background until the store answers.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -59,6 +67,22 @@ ERRORS = {
     "bad_request": "That could not be understood; please send text.",
 }
 
+# The store does not answer: how long the page waits before sending the same start again.
+STORE_RETRY_AFTER_S = 5
+STORE_UNAVAILABLE = (
+    "The hotline cannot keep a new conversation this moment; please stay on this page: "
+    "it will try again by itself."
+)
+# A kept start's missed steps (screener rise, surge tag): how often they are tried again,
+# and for how long before giving up (the log then names the contact for a supervisor).
+CATCH_UP_EVERY_S = 5.0
+CATCH_UP_FOR_S = 600.0
+# The catch-up tasks still running, cancelled when the application shuts down.
+CATCH_UPS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("chat_catch_ups")
+
+# One step that follows a kept start: its name (for the log) and how to run it again.
+Step = tuple[str, Callable[[], Awaitable[object]]]
+
 
 async def chat_page(request: web.Request) -> web.Response:
     """GET /chat."""
@@ -83,9 +107,14 @@ async def chat_surge(request: web.Request) -> web.Response:
     """GET /chat/api/surge[?lang=]: is a mass incident live, and what the page should say.
 
     Public and personal-data free: the announcement and question in the page's language.
+    503 `store_unavailable` when the store does not answer (the page then asks nothing).
     """
     config = request.app[keys.CONFIG]
-    surge = await request.app[keys.CONVERSATIONS].surge()
+    try:
+        surge = await request.app[keys.CONVERSATIONS].surge()
+    except request.app[keys.DATABASE].unreachable as exc:
+        log.warning("chat_surge_store_unavailable", error_type=type(exc).__name__)
+        return _store_unavailable()
     if surge is None:
         body: dict[str, Any] = {"active": False, "announcement": None, "question": None}
     else:
@@ -99,8 +128,21 @@ async def chat_surge(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
+def _store_unavailable() -> web.Response:
+    response = error_response(503, "store_unavailable", STORE_UNAVAILABLE)
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 async def start_conversation(request: web.Request) -> web.Response:
-    """POST /chat/api/conversations: queue a new contact and hand back its resume token."""
+    """POST /chat/api/conversations: queue a new contact and hand back its resume token.
+
+    Store away: 503 `store_unavailable` + `Retry-After` when nothing was kept (the page
+    retries the same start); 201 when the contact was kept even if a step after it was not
+    (logged `chat_start_partial`, caught up in the background): never both a contact and
+    an answer that asks for another try.
+    """
     if not request.app[keys.CHAT_START_LIMITER].allow(str(request.remote)):
         return error_response(
             429, "too_many_starts", "Too many conversations started; please wait a minute."
@@ -123,15 +165,107 @@ async def start_conversation(request: web.Request) -> web.Response:
         return error_response(400, "bad_request", "affected must be true or false")
     screened = screen(answers)  # before anything is stored: bad answers change nothing
     conversations = request.app[keys.CONVERSATIONS]
-    contact, token = await conversations.start_webchat(
-        district, lang if isinstance(lang, str) else "", body.get("identity")
-    )
+    unreachable = request.app[keys.DATABASE].unreachable
+    try:
+        contact, token = await conversations.start_webchat(
+            district, lang if isinstance(lang, str) else "", body.get("identity")
+        )
+    except unreachable as exc:
+        # Nothing was kept (the contact and its token are one transaction): the page waits
+        # and sends the same start again. No personal data in the log, only what failed.
+        log.warning("chat_start_store_unavailable", error_type=type(exc).__name__)
+        return _store_unavailable()
+
+    contact_id = contact.id
+    steps: list[Step] = []
     if screened.level is not RiskLevel.NONE:
-        await conversations.raise_risk(contact.id, screened.level, "screener", screened.reasons)
+        level, reasons = screened.level, screened.reasons
+        steps.append(
+            ("risk", lambda: conversations.raise_risk(contact_id, level, "screener", reasons))
+        )
     if affected:
         # Ignored (None) when no surge is on: a page left open after the stand-down.
-        await conversations.tag_affected_on_arrival(contact.id, "chat")
-    return web.json_response({"contact_id": contact.id, "token": token}, status=201)
+        steps.append(
+            ("affected", lambda: conversations.tag_affected_on_arrival(contact_id, "chat"))
+        )
+    for done, (_, step) in enumerate(steps):
+        try:
+            await step()
+        except unreachable as exc:
+            # The contact is kept and queued: answer 201, so the person is not sent to try
+            # again (a second contact). Both steps only ever raise, and a tag already made
+            # is left as it is, so running them again later is safe.
+            missed = steps[done:]
+            log.warning(
+                "chat_start_partial",
+                contact_id=contact_id,
+                missed=[name for name, _ in missed],
+                error_type=type(exc).__name__,
+            )
+            _catch_up_later(request.app, contact_id, missed, unreachable)
+            break
+    return web.json_response({"contact_id": contact_id, "token": token}, status=201)
+
+
+def _catch_up_later(
+    app: web.Application,
+    contact_id: int,
+    steps: list[Step],
+    unreachable: tuple[type[BaseException], ...],
+) -> None:
+    tasks = app[CATCH_UPS]
+    task = asyncio.create_task(_catch_up(contact_id, steps, unreachable))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _catch_up(
+    contact_id: int, steps: list[Step], unreachable: tuple[type[BaseException], ...]
+) -> None:
+    """Run a kept start's missed steps once the store answers again (every few seconds, for
+    at most `CATCH_UP_FOR_S`); every outcome is logged with the contact id only."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CATCH_UP_FOR_S
+    pending = list(steps)
+    while pending:
+        try:
+            await asyncio.sleep(CATCH_UP_EVERY_S)
+            while pending:
+                await pending[0][1]()
+                pending.pop(0)
+        except asyncio.CancelledError:
+            # The gateway is stopping: what is still missing is lost; say for which contact.
+            log.warning(
+                "chat_start_catch_up_stopped",
+                contact_id=contact_id,
+                missed=[name for name, _ in pending],
+            )
+            raise
+        except unreachable:
+            if loop.time() >= deadline:
+                log.error(
+                    "chat_start_catch_up_gave_up",
+                    contact_id=contact_id,
+                    missed=[name for name, _ in pending],
+                )
+                return
+        except Exception as exc:  # e.g. the contact is gone: nothing left to catch up
+            log.error(
+                "chat_start_catch_up_failed",
+                contact_id=contact_id,
+                missed=[name for name, _ in pending],
+                error_type=type(exc).__name__,
+            )
+            return
+    log.info("chat_start_caught_up", contact_id=contact_id, steps=[name for name, _ in steps])
+
+
+async def _stop_catch_ups(app: web.Application) -> None:
+    running = app[CATCH_UPS]
+    tasks = list(running)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _status(conversations: Conversations, contact: Contact) -> dict[str, Any]:
@@ -271,6 +405,8 @@ async def _handle_frame(
 
 def setup_chat(app: web.Application) -> None:
     """Routes of the public chat."""
+    app[CATCH_UPS] = set()
+    app.on_shutdown.append(_stop_catch_ups)
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/api/options", chat_options)
     app.router.add_get("/chat/api/surge", chat_surge)

@@ -9,6 +9,11 @@
   const IDENTITY_KEY = "hotline.chatIdentity";
   const IDENTITY_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
   const MAX_BACKOFF_MS = 30000;
+  /* Starting while the hotline cannot keep the start (its store or a gateway does not answer,
+   * or the network failed): the person stays on the waiting screen and the same start is sent
+   * again after the server's Retry-After (else 5 s), a little longer each time, at most 30 s. */
+  const START_RETRY_MS = 5000;
+  const START_RETRY_MAX_MS = 30000;
   const $ = (id) => document.getElementById(id);
 
   const el = {
@@ -36,7 +41,11 @@
     newChat: $("new-chat"),
     surgeAnnouncement: $("surge-announcement"),
     surgeQuestion: $("surge-question"),
-    surgeQuestionText: $("surge-question-text")
+    surgeQuestionText: $("surge-question-text"),
+    waiting: $("waiting"),
+    waitingTitle: $("waiting-title"),
+    waitingRetry: $("waiting-retry"),
+    waitingCancel: $("waiting-cancel")
   };
 
   let maxChars = 2000;
@@ -54,6 +63,14 @@
   let pendingRaw = null;
   /* Surge mode: a mass incident is live and the start form asks whether it affected them. */
   let surgeActive = false;
+  /* The waiting screen: which start is current (a cancelled one's late answer is ignored),
+   * the timers of the next try and of its countdown, and the delay used last. */
+  let waitingActive = false;
+  let startRound = 0;
+  let startTimer = null;
+  let countdownTimer = null;
+  let startDelay = 0;
+  let retryNow = null;
 
   /* ---- storage ---- */
 
@@ -155,6 +172,7 @@
 
   function showIntro() {
     el.chat.hidden = true;
+    el.waiting.hidden = true;
     el.intro.hidden = false;
     placeNotice(false);
     starting = false;
@@ -164,6 +182,7 @@
 
   function showChat() {
     el.intro.hidden = true;
+    el.waiting.hidden = true;
     el.chat.hidden = false;
     el.composer.hidden = false;
     el.endBox.hidden = true;
@@ -280,9 +299,9 @@
 
   /* ---- websocket ---- */
 
-  function socketUrl() {
+  function socketUrl(forToken) {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
-      "/chat/ws?token=" + encodeURIComponent(token);
+      "/chat/ws?token=" + encodeURIComponent(forToken === undefined ? token : forToken);
   }
 
   function scheduleReconnect() {
@@ -483,39 +502,166 @@
     hideNotice();
     el.start.disabled = true;
     I.set(el.start, "chat.starting");
-    const district = el.district.value || null;
-    const screener = screenerAnswers();
-    let res = null;
-    let data = {};
+    /* What the person entered is read once: every further try sends the same start. */
+    const body = startBody(el.district.value || null, screenerAnswers());
+    startRound += 1;
+    startDelay = 0;
+    await tryStart(startRound, body);
+  }
+
+  /* One try of the start request:
+   *   { token }          started: on to the chat, as always
+   *   { wait, afterMs }  nothing could be kept (503: the store or a gateway does not answer;
+   *                      502/504 from the proxy; no answer at all): wait and send it again
+   *   { error }          refused for a reason the person can act on: back to the form */
+  async function postStart(body) {
+    let res;
     try {
       res = await fetch("/chat/api/conversations", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(startBody(district, screener))
+        body: JSON.stringify(body)
       });
-      try {
-        data = await res.json();
-      } catch (_e) {
-        data = {};
-      }
     } catch (_e) {
-      res = null;
+      return { wait: true, afterMs: 0 };
     }
-    if (!res) {
-      showIntro();
-      showNotice("error.network");
+    let data = {};
+    try {
+      data = await res.json();
+    } catch (_e) {
+      data = {};
+    }
+    if (res.ok && data && data.token) return { token: String(data.token) };
+    if (res.status === 502 || res.status === 503 || res.status === 504) {
+      return { wait: true, afterMs: retryAfterMs(res) };
+    }
+    /* Retries from one address (a campus, a shared network) can reach the start limit:
+     * while waiting that is one more reason to wait, never to send the person back. */
+    if (res.status === 429 && waitingActive) return { wait: true, afterMs: START_RETRY_MAX_MS };
+    return { error: data };
+  }
+
+  function retryAfterMs(res) {
+    const seconds = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+  }
+
+  async function tryStart(round, body) {
+    startTimer = null;
+    retryNow = null;
+    body.lang = I.lang; /* switched while waiting: the conversation's language is the new one */
+    if (waitingActive) {
+      stopCountdown();
+      I.set(el.waitingRetry, "chat.waiting.trying");
+    }
+    const result = await postStart(body);
+    if (round !== startRound) {
+      /* the person cancelled while this try was under way */
+      if (result.token) discardStarted(result.token);
       return;
     }
-    if (!res.ok || !data || !data.token) {
-      showIntro();
-      showError(data);
+    if (result.token) {
+      stopWaiting();
+      token = result.token;
+      saveToken(token);
+      begin("chat.status.connecting");
+      el.input.focus();
       return;
     }
-    token = String(data.token);
-    saveToken(token);
-    begin("chat.status.connecting");
-    el.input.focus();
+    if (result.wait) {
+      waitThenRetry(round, body, result.afterMs);
+      return;
+    }
+    stopWaiting();
+    showIntro();
+    showError(result.error);
+  }
+
+  function waitThenRetry(round, body, afterMs) {
+    const grown = startDelay ? Math.round(startDelay * 1.5) : 0;
+    startDelay = Math.min(START_RETRY_MAX_MS, Math.max(afterMs || START_RETRY_MS, grown));
+    /* a little later at random, so pages waiting together do not all return at once */
+    const delay = Math.min(START_RETRY_MAX_MS, Math.round(startDelay * (1 + Math.random() * 0.2)));
+    showWaiting();
+    countdown(delay);
+    retryNow = () => tryStart(round, body);
+    startTimer = setTimeout(retryNow, delay);
+  }
+
+  function showWaiting() {
+    if (waitingActive) return;
+    waitingActive = true;
+    hideNotice();
+    el.intro.hidden = true;
+    el.chat.hidden = true;
+    el.waiting.hidden = false;
+    el.waitingTitle.focus();
+  }
+
+  function stopCountdown() {
+    clearInterval(countdownTimer);
+    countdownTimer = null;
+  }
+
+  function countdown(ms) {
+    stopCountdown();
+    const until = Date.now() + ms;
+    const tick = () => {
+      const seconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+      I.set(el.waitingRetry, "chat.waiting.next", { seconds });
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+  }
+
+  function stopWaiting() {
+    waitingActive = false;
+    clearTimeout(startTimer);
+    startTimer = null;
+    retryNow = null;
+    stopCountdown();
+    el.waiting.hidden = true;
+  }
+
+  /* Cancel: back to the form, with everything entered still in it. */
+  function cancelWaiting() {
+    if (!waitingActive) return;
+    startRound += 1; /* a try under way is disowned (see discardStarted) */
+    stopWaiting();
+    showIntro();
+    showNotice("chat.waiting.cancelled");
+    el.start.focus();
+  }
+
+  /* A try that was under way when the person cancelled did start a conversation: nobody will
+   * come back to it, so it is ended at once (abandoned by the person) rather than left in the
+   * queue for a counsellor to find empty. */
+  function discardStarted(lateToken) {
+    let sock;
+    try {
+      sock = new WebSocket(socketUrl(lateToken));
+    } catch (_e) {
+      return;
+    }
+    const close = () => {
+      try {
+        sock.close(1000);
+      } catch (_e) {
+        /* already closing */
+      }
+    };
+    sock.addEventListener("message", (ev) => {
+      let frame;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch (_e) {
+        return;
+      }
+      if (frame && frame.type === "history") sock.send(JSON.stringify({ type: "end" }));
+      else if (frame && frame.type === "ended") close();
+    });
+    setTimeout(close, 15000);
   }
 
   function begin(statusKey) {
@@ -680,7 +826,14 @@
     }
   });
   el.newChat.addEventListener("click", newConversation);
+  el.waitingCancel.addEventListener("click", cancelWaiting);
   window.addEventListener("online", () => {
+    if (waitingActive && retryNow) {
+      /* the network is back: try the waiting start now rather than at the end of the wait */
+      clearTimeout(startTimer);
+      retryNow();
+      return;
+    }
     if (!finished && token && !ws) {
       attempts = 0;
       connect();
