@@ -1,6 +1,8 @@
 """Two real gateway processes (`hotline serve`) on one data dir, sharing the real Redis:
 contacts entering through either, consoles on both, a race of take-next calls across the
-processes, and one process killed with SIGKILL in the middle of a conversation."""
+processes, and one process killed with SIGKILL in the middle of a conversation. In the
+PostgreSQL pass (`pytest --store=postgresql`) the processes share a throwaway PostgreSQL
+database instead of the data dir's SQLite file."""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from hotline.crypto import FieldCipher
 from hotline.store.database import DB_FILE, Database
 from hotline.users import Role, Users
 from tests.cluster.conftest import REDIS_URL
-from tests.conftest import DEFAULT_CONFIG
+from tests.conftest import DEFAULT_CONFIG, store_engine
+from tests.store.harness import PostgresStores
 
 PASSWORD = "correct horse battery"
 START_SECONDS = 30
@@ -45,6 +48,15 @@ class Gateway:
 
     port: int
     process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of what the process wrote to stderr (its log and any traceback)."""
+        try:
+            written = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(written.splitlines()[-lines:])
 
     @property
     def base(self) -> str:
@@ -66,13 +78,15 @@ class Cluster:
         """Start a `hotline serve` process on a free port (the tests' own command line)."""
         port = free_port()
         command = [sys.executable, "-m", "hotline.cli", "--config", str(DEFAULT_CONFIG)]
-        process = subprocess.Popen(
-            [*command, "serve", "--port", str(port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        return Gateway(port, process)
+        log = self.data_dir.parent / f"gateway-{port}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [*command, "serve", "--port", str(port)],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        return Gateway(port, process, log)
 
     async def start(self) -> Gateway:
         gateway = self.spawn()
@@ -86,14 +100,26 @@ class Cluster:
                             if health.status == 200:
                                 return gateway
                     if process.poll() is not None:
-                        pytest.fail(f"a gateway exited while starting ({process.returncode})")
+                        pytest.fail(
+                            f"a gateway exited while starting ({process.returncode}):\n"
+                            + gateway.log_tail()
+                        )
                     await asyncio.sleep(0.1)
         raise AssertionError("unreachable")
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, redis_prefix: str) -> AsyncIterator[Cluster]:
-    """A data dir with its schema and staff, and the environment every gateway shares."""
+async def cluster(
+    tmp_path: Path, redis_prefix: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Cluster]:
+    """A data dir with its schema and staff, and the environment every gateway shares (in
+    the PostgreSQL pass, the throwaway database standing in for the data dir's SQLite file:
+    the one `Database.open` below opens, and every gateway process then uses)."""
+    stores: PostgresStores | None = None
+    if store_engine(request.config) == "postgresql":
+        # Requested before the gateways start, so it is torn down (its databases dropped)
+        # only after they are stopped.
+        stores = request.getfixturevalue("postgres_stores")
     key = os.urandom(32)
     data = tmp_path / "var"
     env = {
@@ -109,6 +135,9 @@ async def cluster(tmp_path: Path, redis_prefix: str) -> AsyncIterator[Cluster]:
         # Every chat in the test comes from one address: lift the per-address start limit.
         "HOTLINE_WEBCHAT__STARTS_PER_MINUTE": "10000",
     }
+    if stores is not None:
+        env["HOTLINE_DATABASE__ENGINE"] = "postgresql"
+        env["HOTLINE_DATABASE__URL"] = stores.url_for(data / DB_FILE)
     db = await Database.open(data / DB_FILE, SystemClock())
     try:
         users = Users(db, FieldCipher(key))
@@ -163,9 +192,10 @@ async def log_in(gateway: Gateway, username: str) -> Console:
 
 
 async def start_chat(gateway: Gateway) -> int:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{gateway.base}/chat/api/conversations", json={"district": None}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{gateway.base}/chat/api/conversations", json={"district": None}) as response,
+    ):
         assert response.status == 201
         return int((await response.json())["contact_id"])
 
@@ -206,7 +236,7 @@ async def test_two_gateway_processes_are_one_hotline(cluster: Cluster) -> None:
         sent = [from_b] + [await start_chat(a if i % 2 else b) for i in range(39)]
 
         async def take_all(console: Console) -> list[int]:
-            got = []
+            got: list[int] = []
             while True:
                 status, body = await console.post("/console/api/take-next")
                 if status == 409 and body["error"] == "queue_empty":
@@ -241,9 +271,7 @@ async def test_a_gateway_killed_mid_conversation_loses_nothing(cluster: Cluster)
             assert status == 200 and body["contact"]["id"] == first
             assert body["contact"]["state"] == "active"
             a.kill()
-        async with other.http.ws_connect(
-            f"{b.base}/console/ws", headers={"Origin": b.base}
-        ) as ws:
+        async with other.http.ws_connect(f"{b.base}/console/ws", headers={"Origin": b.base}) as ws:
 
             async def back_in_queue() -> bool:
                 frame = await ws.receive_json()
