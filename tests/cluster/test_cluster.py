@@ -4,24 +4,16 @@ counsellor's conversation returns to the queue, and Redis going away loses nothi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from redis import asyncio as aioredis
 
 from hotline.clock import ManualClock
 from hotline.contacts import ContactState
 from hotline.web import keys
-from tests.cluster.conftest import REDIS_URL, Gateways, app_of, settle
+from tests.cluster.conftest import REDIS_URL, Gateways, ThrowawayRedis, app_of, free_port, settle
 from tests.conftest import login_factory
 
 
@@ -121,58 +113,6 @@ async def test_the_index_is_rebuilt_from_the_store_when_its_keys_are_lost(
     assert await index.length() == 0
     await index.reconcile()
     assert await index.length() == 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ThrowawayRedis:
-    """A redis-server of this test's own on a free port, to stop and start at will."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        server = shutil.which("redis-server")
-        if server is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        self.process = subprocess.Popen(
-            [server, "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
-            ):
-                return
-            time.sleep(0.05)
-        pytest.fail("the throwaway redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
-    redis = ThrowawayRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def wait_for(test: Any, seconds: float = 15.0) -> None:

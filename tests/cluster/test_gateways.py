@@ -28,7 +28,7 @@ from hotline.clock import SystemClock
 from hotline.crypto import FieldCipher
 from hotline.store.database import DB_FILE, Database
 from hotline.users import Role, Users
-from tests.cluster.conftest import REDIS_URL
+from tests.cluster.conftest import REDIS_URL, ThrowawayRedis
 from tests.conftest import DEFAULT_CONFIG, store_engine
 from tests.store.harness import PostgresStores
 
@@ -201,9 +201,11 @@ async def start_chat(gateway: Gateway) -> int:
 
 
 async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse, test: Callable[[dict[str, Any]], bool]
+    ws: aiohttp.ClientWebSocketResponse,
+    test: Callable[[dict[str, Any]], bool],
+    seconds: float = 10.0,
 ) -> dict[str, Any]:
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(seconds):
         while True:
             frame: dict[str, Any] = await ws.receive_json()
             if test(frame):
@@ -291,3 +293,96 @@ async def test_a_gateway_killed_mid_conversation_loses_nothing(cluster: Cluster)
     finally:
         await gone.http.close()
         await other.http.close()
+
+
+async def test_redis_restarted_during_traffic_loses_nothing(
+    throwaway_redis: ThrowawayRedis, cluster: Cluster
+) -> None:
+    """Both processes on a Redis of the test's own, killed (SIGKILL) mid-traffic: chats
+    through both are still accepted and kept (/healthz degraded), counsellors on both still
+    take them through the store; once it is back (empty, on the same port) both say so, the
+    relay resumes (a console on A sees B's arrivals) and every contact is given exactly once."""
+    # Requested before `cluster`: this Redis outlives the gateways (torn down after them).
+    cluster.env["HOTLINE_REDIS__URL"] = throwaway_redis.url
+    a, b = await cluster.start(), await cluster.start()
+    both = (a, b)
+    consoles = [await log_in(a if i % 2 else b, f"c{i}") for i in range(4)]
+    http = aiohttp.ClientSession()
+    try:
+        sent = [await start_chat(a if i % 2 else b) for i in range(6)]
+        given: list[int] = []
+
+        async def take_one(console: Console) -> bool:
+            status, body = await console.post("/console/api/take-next")
+            if status == 409 and body["error"] == "queue_empty":
+                return False
+            assert status == 200, body
+            contact_id = int(body["contact"]["id"])
+            given.append(contact_id)
+            status, _ = await console.post(f"/console/api/contacts/{contact_id}/end")
+            assert status == 200
+            return True
+
+        async def health(gateway: Gateway) -> dict[str, Any]:
+            async with http.get(f"{gateway.base}/healthz") as response:
+                assert response.status == 200
+                body: dict[str, Any] = await response.json()
+                return body
+
+        await asyncio.gather(*(take_one(c) for c in consoles[:2]))
+        assert len(given) == 2
+        throwaway_redis.stop()  # SIGKILL
+        # Traffic while Redis is down: chats through both, takes on both, at once.
+        for round_ in range(3):
+            chats = asyncio.gather(*(start_chat(g) for g in both for _ in range(2)))
+            takes = asyncio.gather(*(take_one(c) for c in consoles if round_ % 2 == 0))
+            started, _ = await asyncio.gather(chats, takes)
+            sent += started
+        assert len(given) == 2 + 2 * len(consoles), "no take while Redis was down"
+        for gateway in both:
+            body = await health(gateway)
+            assert body["status"] == "degraded" and body["redis"] == "unavailable", body
+        throwaway_redis.start()  # the same port, empty
+
+        async def redis_back() -> bool:
+            return [(await health(g))["redis"] for g in both] == ["ok", "ok"]
+
+        await wait_for(redis_back)
+        for gateway in both:
+            assert (await health(gateway))["status"] == "ok"
+
+        watcher = consoles[1]  # on a
+        async with watcher.http.ws_connect(
+            f"{a.base}/console/ws", headers={"Origin": a.base}
+        ) as ws:
+            await frames_until(ws, lambda f: f["type"] == "queue")
+
+            async def seen_on_a() -> bool:
+                from_b = await start_chat(b)
+                sent.append(from_b)
+                with contextlib.suppress(TimeoutError):
+                    await frames_until(
+                        ws,
+                        lambda f: (
+                            f["type"] == "queue" and any(q["id"] == from_b for q in f["queue"])
+                        ),
+                        seconds=2.0,
+                    )
+                    return True
+                return False
+
+            await wait_for(seen_on_a, seconds=15.0)
+            # Relayed steadily now, not only by the resync on resubscribing.
+            assert await seen_on_a(), "B's arrival did not reach a console on A"
+
+        async def take_all(console: Console) -> None:
+            while await take_one(console):
+                pass
+
+        await asyncio.gather(*(take_all(c) for c in consoles))
+        assert len(given) == len(set(given)), "a contact was given to two counsellors"
+        assert sorted(given) == sorted(sent), "a contact was lost"
+    finally:
+        await http.close()
+        for console in consoles:
+            await console.http.close()
