@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 
 class StoreOutage:
@@ -85,3 +91,19 @@ class StoreOutage:
             with contextlib.suppress(OSError):
                 sink.transport.abort()
             self._links.discard(sink)
+
+
+def app_of(client: TestClient[Any, Any]) -> web.Application:
+    """The application behind a test client."""
+    app = client.server.app
+    assert app is not None
+    return app
+
+
+async def eventually(test: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Wait until `test()` holds (the store came back and what was kept was replayed)."""
+    async with asyncio.timeout(seconds):
+        for _ in itertools.count():
+            if await test():
+                return
+            await asyncio.sleep(0.1)

@@ -36,7 +36,7 @@ from hotline.risk import RiskLevel
 from hotline.web import keys
 from hotline.web.app import create_app
 from tests.store.harness import PostgresStores
-from tests.store.outage import StoreOutage
+from tests.store.outage import StoreOutage, app_of, eventually
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
@@ -73,22 +73,8 @@ def away_config(
     return replace(on_postgres, database=DatabaseConfig(engine="postgresql", url=outage.url))
 
 
-def app_of(client: Client) -> web.Application:
-    app = client.server.app
-    assert app is not None
-    return app
-
-
 async def queued(client: Client) -> list[Contact]:
     return list(await app_of(client)[keys.CONVERSATIONS].queue())
-
-
-async def eventually(test: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        for _ in itertools.count():
-            if await test():
-                return
-            await asyncio.sleep(0.1)
 
 
 def no_personal_data(logs: list[dict[str, Any]]) -> None:

@@ -11,7 +11,6 @@ kept steps enter the store, in order, with the instants they happened.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from hotline.web import keys
 from hotline.web.app import create_app
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, Twilio
 from tests.store.harness import PostgresStores
-from tests.store.outage import StoreOutage
+from tests.store.outage import StoreOutage, app_of, eventually
 
 NUMBER = "+8613912345678"
 TEXT = "我撑不下去了 please help"
@@ -73,18 +72,18 @@ def spool_file_bytes(data_dir: Path) -> bytes:
     return b"".join(path.read_bytes() for path in data_dir.glob(SPOOL_FILE + "*"))
 
 
-def app_of(client: Client) -> web.Application:
-    app = client.server.app
-    assert app is not None
-    return app
+async def call_reaches(client: Client, sid: str, state: ContactState) -> None:
+    """Wait until the call's contact is in the store in `state` (once the spool replayed)."""
+    conversations = app_of(client)[keys.CONVERSATIONS]
 
+    async def reached() -> bool:
+        try:
+            contact = await conversations.by_call_sid(sid)
+        except Exception:  # the pool reconnecting
+            return False
+        return contact is not None and contact.state is state
 
-async def eventually(test: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        for _ in itertools.count():
-            if await test():
-                return
-            await asyncio.sleep(0.2)
+    await eventually(reached)
 
 
 async def call_reaches_queue(twilio: Twilio, sid: str, *, danger: bool) -> str:
@@ -167,17 +166,8 @@ async def test_a_caller_who_hung_up_while_the_store_was_away_is_not_left_waiting
     )
     assert "<Hangup" in await left.text()
     await outage.restore()
-    conversations = app_of(client)[keys.CONVERSATIONS]
-
-    async def abandoned() -> bool:
-        try:
-            contact = await conversations.by_call_sid("CA-away-2")
-        except Exception:
-            return False
-        return contact is not None and contact.state is ContactState.ABANDONED
-
-    await eventually(abandoned)
-    assert await conversations.queue_length() == 0
+    await call_reaches(client, "CA-away-2", ContactState.ABANDONED)
+    assert await app_of(client)[keys.CONVERSATIONS].queue_length() == 0
 
 
 async def test_a_caller_held_too_long_without_the_store_reaches_the_backup_line(
@@ -198,18 +188,7 @@ async def test_a_caller_held_too_long_without_the_store_reaches_the_backup_line(
     dial = await left.text()
     assert "<Dial" in dial and away_config.telephony.backup_number in dial
     await outage.restore()
-    conversations = app_of(client)[keys.CONVERSATIONS]
-
-    async def overflowed() -> bool:
-        try:
-            contact = await conversations.by_call_sid("CA-away-3")
-        except Exception:
-            return False
-        return contact is not None and not contact.state.is_open
-
-    await eventually(overflowed)
-    contact = await conversations.by_call_sid("CA-away-3")
-    assert contact is not None and contact.state is ContactState.TRANSFERRED
+    await call_reaches(client, "CA-away-3", ContactState.TRANSFERRED)
 
 
 async def test_what_was_kept_survives_a_restart_of_the_gateway(
