@@ -33,7 +33,7 @@ from hotline.contacts import (
 from hotline.counsellors import Counsellors, Presence
 from hotline.crypto import FieldCipher, new_token, token_digest
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hotline.intake import Arrival, Intake
+from hotline.intake import Arrival, Intake, arrival_note
 from hotline.risk import RiskLevel, TextScanner
 from hotline.store.contacts import (
     AssessmentRepository,
@@ -687,6 +687,7 @@ class Conversations:
                         "district": None,
                         "risk": contact.risk.value,
                         "repeat": repeat,
+                        **arrival_note(arrived_at, contact),
                     },
                 )
                 await self._announce_started(tx, contact)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from hotline.clock import to_iso
 from hotline.contacts import Channel, Contact
 from hotline.crypto import FieldCipher
 from hotline.risk import RiskLevel
@@ -124,6 +125,7 @@ class Intake:
                             # Whether this person reached the line before: a flag, never
                             # the hash, so statistics can count repeat callers.
                             "repeat": a.caller_hash in known,
+                            **arrival_note(a.arrived_at, c),
                         },
                     )
                     for a, c in zip(arrivals, contacts, strict=True)
@@ -134,3 +136,9 @@ class Intake:
                     if arrival.caller_hash is not None:
                         await self._on_started(tx, contact)
         return contacts
+
+
+def arrival_note(arrived_at: datetime | None, contact: Contact) -> dict[str, str]:
+    """For an arrival kept in the spool while the store was away: when the person actually
+    reached the line, so statistics measure their wait from then, not from the replay."""
+    return {} if arrived_at is None else {"arrived_at": to_iso(contact.waiting_since)}

@@ -113,6 +113,11 @@ class TwilioGateway:
         """Make a live call leave whatever it is doing and follow this TwiML."""
         await self._client.calls(call_sid).update_async(twiml=twiml)
 
+    async def call_status(self, call_sid: str) -> str:
+        """Twilio's word on a call now: queued, ringing, in-progress, completed, busy…"""
+        call = await self._client.calls(call_sid).fetch_async()
+        return str(call.status)
+
     async def create_call(self, to: str, twiml: str) -> str:
         """Place an outbound call from the hotline's number; returns its CallSid."""
         call = await self._client.calls.create_async(

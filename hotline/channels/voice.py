@@ -49,6 +49,8 @@ DANGER_KEY = "9"
 CALLBACK_KEY = "1"
 AFFECTED_KEY = "1"  # at the surge question only; 2 (or anything else, or nothing) is "not"
 GATHER_SECONDS = 5
+# Twilio's statuses of a call that is over.
+ENDED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 # The fields of Twilio's form a kept step needs again at its replay (nothing else is kept).
 KEPT_FIELDS = (
     "CallSid",
@@ -196,14 +198,34 @@ class VoiceChannel:
         return await self._away.step("voice.arrival", kept, run, self.hold)
 
     async def _admit_kept(self, kept: Mapping[str, Any], arrived_at: datetime) -> Contact:
-        """A kept arrival enters the store, waiting since it reached the line."""
-        return await self._admit(
+        """A kept arrival enters the store, waiting since it reached the line.
+
+        The caller may have hung up meanwhile with the hang-up lost to the store (it reached
+        a gateway that had nothing to end yet, or this gateway was down): Twilio is asked,
+        and a call that is over is ended at once rather than left waiting for a counsellor.
+        """
+        contact = await self._admit(
             kept["form"],
             danger=bool(kept["danger"]),
             district=kept["district"],
             affected=kept["affected"],
             arrived_at=arrived_at,
         )
+        if contact.state is ContactState.QUEUED and await self._call_is_over(contact):
+            contact = await self._conversations.call_ended(contact.id)
+            log.info("kept_call_already_over", contact_id=contact.id)
+        return contact
+
+    async def _call_is_over(self, contact: Contact) -> bool:
+        """Whether Twilio says the contact's call has ended (unknown: not over)."""
+        if self._gateway is None or not contact.call_sid:
+            return False
+        try:
+            status = await self._gateway.call_status(contact.call_sid)
+        except REST_ERRORS as exc:
+            log.warning("call_status_unknown", contact_id=contact.id, error_type=type(exc).__name__)
+            return False
+        return status in ENDED_CALL_STATUSES
 
     async def _admit(
         self,
@@ -480,7 +502,7 @@ class VoiceChannel:
         )
 
     async def _call_status(self, form: Mapping[str, str]) -> None:
-        if form.get("CallStatus") not in ("completed", "busy", "failed", "no-answer", "canceled"):
+        if form.get("CallStatus") not in ENDED_CALL_STATUSES:
             return
         contact = await self._conversations.by_call_sid(form["CallSid"])
         if contact is None or (contact.callback_requested and contact.state is ContactState.QUEUED):

@@ -232,7 +232,9 @@ def _apply_contact_event(
                 key=key,
                 channel=str(data["channel"]),
                 district=data.get("district"),
-                arrived_at=at,
+                # A contact kept in the spool while the store was away arrived before its
+                # event was written: its wait counts from the arrival.
+                arrived_at=from_iso(data["arrived_at"]) if "arrived_at" in data else at,
                 queue_risk=risk,
                 risk=risk,
                 repeat=bool(data.get("repeat", False)),

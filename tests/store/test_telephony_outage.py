@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,19 @@ from hotline.clock import ManualClock
 from hotline.config import Config, DatabaseConfig
 from hotline.contacts import Channel, ContactState
 from hotline.spool import SPOOL_FILE
+from hotline.stats.facts import load_facts
+from hotline.twilio_sim import TwilioSimulator
 from hotline.web import keys
 from hotline.web.app import create_app
 from tests.channels.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, Twilio
+from tests.simulated_twilio import free_port
 from tests.store.harness import PostgresStores
 from tests.store.outage import StoreOutage, app_of, eventually
 
 NUMBER = "+8613912345678"
 TEXT = "我撑不下去了 please help"
+# Twilio's REST API where nothing listens: a kept call's status is then unknown (not over).
+CLOSED_PORT = "http://127.0.0.1:9"
 Client = TestClient[Any, Any]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
 
@@ -56,6 +62,7 @@ async def away_config(
     telephony = replace(
         config.telephony, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, public_url=PUBLIC_URL
     )
+    telephony = replace(telephony, api_base_url=CLOSED_PORT)
     return replace(
         config,
         telephony=telephony,
@@ -149,6 +156,11 @@ async def test_a_call_and_a_text_while_the_store_is_away_enter_the_queue_when_it
     assert sms.waiting_since == arrived
     [message] = await conversations.messages(sms.id)
     assert message.text == TEXT
+    # Statistics measure their waits from the arrival too (the event says when it was).
+    db = app_of(client)[keys.DATABASE]
+    later = clock.now() + timedelta(minutes=1)
+    facts = await load_facts(db, arrived - timedelta(hours=1), later, later)
+    assert {fact.arrived_at for fact in facts.contacts} == {arrived}
     assert app_of(client)[keys.STORE_AWAY].spool.waiting == 0
     assert (await (await client.get("/healthz")).json())["spooled"] == 0
 
@@ -207,3 +219,36 @@ async def test_what_was_kept_survives_a_restart_of_the_gateway(
 
     await eventually(queued)
     assert await conversations.queue_length() == 1
+
+
+async def test_a_kept_call_whose_caller_hung_up_while_the_gateway_was_down_does_not_wait(
+    aiohttp_server: Any,
+    aiohttp_client: MakeClient,
+    away_config: Config,
+    clock: ManualClock,
+    outage: StoreOutage,
+) -> None:
+    """The hang-up never reached the store: the gateway that kept the arrival was down when
+    Twilio sent it. At the replay Twilio (the simulator's REST API) says the call is over, so
+    the contact is ended, not offered to a counsellor for a line that is gone."""
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    async with TwilioSimulator(
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, webhook_base=public_url
+    ) as sim:
+        telephony = replace(
+            away_config.telephony, public_url=public_url, api_base_url=str(sim.api_base_url)
+        )
+        config = replace(away_config, telephony=telephony)
+        first = await aiohttp_server(create_app(config, clock=clock), port=port)
+        await outage.cut()
+        call = await sim.place_call(NUMBER, digits=["", "1"])  # no danger key; district 1
+        assert call.state == "queued"  # held, its arrival kept in the spool
+        await first.close()  # the gateway stops while the store is away
+        await call.hangup()  # the caller gives up; Twilio's webhooks find no gateway
+        assert call.state == "completed"
+        await outage.restore()
+        second = await aiohttp_server(create_app(config, clock=clock), port=port)
+        client = await aiohttp_client(second)
+        await call_reaches(client, call.sid, ContactState.ABANDONED)
+        assert await app_of(client)[keys.CONVERSATIONS].queue_length() == 0
