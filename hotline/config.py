@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline.cluster.address import SCHEMES as REDIS_SCHEMES
+from hotline.cluster.address import SENTINEL_SCHEME, AddressError, parse_sentinel
 from hotline.risk import RiskLevel
 
 ENV_PREFIX = "HOTLINE_"
@@ -511,10 +513,18 @@ def parse_config(
 
     red = root.section("redis")
     redis_url = red.get("url", str, "")
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+    if redis_url and not redis_url.startswith(REDIS_SCHEMES):
         raise ConfigError(
-            source, red.key("url"), "must be empty or a url like redis://127.0.0.1:6379/0"
+            source,
+            red.key("url"),
+            "must be empty, a url like redis://127.0.0.1:6379/0, or"
+            " redis+sentinel://host:26379,host:26379/<service>[/<db>]",
         )
+    if redis_url.startswith(SENTINEL_SCHEME):
+        try:
+            parse_sentinel(redis_url)
+        except AddressError as exc:
+            raise ConfigError(source, red.key("url"), str(exc)) from None
     redis = RedisConfig(
         url=redis_url,
         key_prefix=red.text("key_prefix", "hotline:"),

@@ -93,6 +93,12 @@ def _write(tmp_path: Path, old: str, new: str) -> Path:
         ('engine = "sqlite"', 'engine = "postgresql"', "database.url", "needs a url"),
         ('url = ""\nkey_prefix', 'url = "127.0.0.1:6379"\nkey_prefix', "redis.url", "redis://"),
         (
+            'url = ""\nkey_prefix',
+            'url = "redis+sentinel://10.0.0.11:26379"\nkey_prefix',
+            "redis.url",
+            "/<service>",
+        ),
+        (
             "suppression_threshold = 5",
             "suppression_threshold = 0",
             "statistics.suppression_threshold",

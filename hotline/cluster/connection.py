@@ -10,6 +10,8 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from hotline.cluster.address import connect
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -30,7 +32,7 @@ class Cluster:
         self.url = url
         self.prefix = prefix
         self.origin = origin or secrets.token_hex(6)
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+        self.redis: aioredis.Redis = connect(
             url,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,

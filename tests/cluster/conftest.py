@@ -100,9 +100,10 @@ def free_port() -> int:
 class ThrowawayRedis:
     """A redis-server of this test's own on a free port, to stop and start at will."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *extra: str) -> None:
         self.port = free_port()
         self.folder = folder
+        self.extra = extra  # more redis-server arguments (e.g. --replicaof host port)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -124,6 +125,7 @@ class ThrowawayRedis:
                 "no",
                 "--dir",
                 str(self.folder),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
