@@ -88,9 +88,7 @@ class Counsellors:
     async def mark_all_offline(self) -> None:
         """At start no console is connected yet, so nobody is reachable until they return."""
         async with self._db.transaction() as tx:
-            rows = await tx.conn.execute_fetchall(
-                "SELECT user_id FROM presence WHERE status != 'offline'"
-            )
+            rows = await tx.fetchall("SELECT user_id FROM presence WHERE status != 'offline'")
             for row in rows:
                 await tx.execute(
                     "UPDATE presence SET status = 'offline', since = ? WHERE user_id = ?",

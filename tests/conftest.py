@@ -164,6 +164,7 @@ STORE_REPOSITORY_TESTS = (
     "tests/followups/",
     "tests/incidents/",
     "tests/stats/",
+    "tests/cluster/",
 )
 
 # Tests about SQLite's own files (the WAL, the bytes on disk, a second raw sqlite3 connection
@@ -181,27 +182,6 @@ SQLITE_FILE_TESTS: dict[str, str] = {
     ),
     "tests/followups/test_service.py::test_numbers_names_and_notes_are_never_stored_in_clear": (
         "reads the bytes of the SQLite file and its WAL"
-    ),
-}
-
-# Tests that fail in the PostgreSQL pass only because the test itself (or a caller outside
-# the store) still speaks SQLite: expected to fail there, strictly, so the entry must go
-# when the fix lands. A key is a test (without parameters) or a whole file.
-_RAW_USER_ROW = "the test's own user row uses SQLite's x'00' and cursor.lastrowid"
-PENDING_ON_POSTGRES: dict[str, str] = {
-    "tests/followups/test_service.py": _RAW_USER_ROW + " (_staff)",
-    "tests/incidents/test_service.py": _RAW_USER_ROW + " (_staff)",
-    "tests/followups/test_caring.py": _RAW_USER_ROW + " (Line.counsellor)",
-    "tests/followups/test_command.py::test_an_overdue_case_is_listed_and_the_exit_status_says_so": (
-        _RAW_USER_ROW + " (_open_case)"
-    ),
-    "tests/incidents/test_callins.py": _RAW_USER_ROW + " (_coordinator)",
-    "tests/test_audit.py::test_the_application_cannot_rewrite_or_delete_a_record": (
-        "expects sqlite3.IntegrityError (pytest.raises(db.errors, ...) fits both engines)"
-    ),
-    "tests/test_retention.py::"
-    "test_a_dry_run_changes_nothing_and_counts_what_the_purge_then_removes": (
-        "_snapshot lists the tables from sqlite_master (db.table_names() fits both engines)"
     ),
 }
 
@@ -246,10 +226,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.sqlite_only)
             if postgres:
                 item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
-            continue
-        pending = PENDING_ON_POSTGRES.get(test) or PENDING_ON_POSTGRES.get(test.split("::")[0])
-        if pending is not None and postgres:
-            item.add_marker(pytest.mark.xfail(reason=f"not yet on PostgreSQL: {pending}"))
 
 
 def _is_store_repository_test(path: Path) -> bool:

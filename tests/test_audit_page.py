@@ -31,13 +31,13 @@ def app_of(client: TestClient[Any, Any]) -> web.Application:
 async def add_staff(app: web.Application, username: str, role: Role) -> int:
     """A staff row written directly (no argon2 hash: these accounts log in by session)."""
     async with app[keys.DATABASE].transaction() as tx:
-        cursor = await tx.execute(
-            "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-            " VALUES (?, x'', ?, 'x', ?)",
-            (username, role.value, to_iso(tx.clock.now())),
+        user_id = int(
+            await tx.fetchval(
+                "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
+                " VALUES (?, ?, ?, 'x', ?) RETURNING id",
+                (username, b"", role.value, to_iso(tx.clock.now())),
+            )
         )
-        user_id = cursor.lastrowid
-        assert user_id is not None
         sealed = app[keys.CIPHER].seal(f"{username} 老师", f"users.display_name:{user_id}")
         await tx.execute("UPDATE users SET display_name_enc = ? WHERE id = ?", (sealed, user_id))
     return user_id

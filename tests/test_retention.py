@@ -348,12 +348,7 @@ def _file_bytes(path: Path) -> bytes:
 
 async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to show a dry run changes nothing."""
-    tables = [
-        r["name"]
-        for r in await db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = await db.table_names()
     return {t: [tuple(r) for r in await db.fetchall(f"SELECT * FROM {t}")] for t in tables}
 
 

@@ -8,6 +8,7 @@ replayer's claim taken over, a record the store refuses set aside without blocki
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from datetime import datetime
 from pathlib import Path
@@ -158,4 +159,33 @@ async def test_an_outage_during_the_replay_keeps_the_record_for_the_next_try(
         assert await away.replay() == 1
         assert applied == [7]
     finally:
+        await spool.close()
+
+
+async def test_a_gateway_stopping_mid_replay_gives_the_record_back(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Otherwise the next process would wait out the claim (a minute) before replaying it."""
+    cipher = FieldCipher(os.urandom(32))
+    spool = await Spool.open(tmp_path, cipher, clock)
+    away = StoreAway(spool, (ConnectionRefusedError,))
+    started = asyncio.Event()
+
+    async def slow_store(_kept: dict[str, Any], _at: datetime) -> None:
+        started.set()
+        await asyncio.Event().wait()  # the store is slow to answer
+
+    away.on_replay("voice.arrival", slow_store)
+    await spool.keep("voice.arrival", {"form": {"CallSid": "CA9"}})
+    replaying = asyncio.create_task(away.replay())
+    await started.wait()
+    replaying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await replaying
+    next_process = await Spool.open(tmp_path, cipher, clock)
+    try:
+        kept = await next_process.claim_oldest()
+        assert kept is not None and kept.payload["form"]["CallSid"] == "CA9"
+    finally:
+        await next_process.close()
         await spool.close()

@@ -82,6 +82,11 @@ class StoreAway:
                 await self.spool.release(kept)
                 log.info("spool_replay_paused", error_type=type(exc).__name__)
                 break
+            except asyncio.CancelledError:
+                # The gateway is stopping: give the record back now, or the next process
+                # would wait out the claim (a minute) before replaying it.
+                await self.spool.release(kept)
+                raise
             except Exception as exc:  # set aside for the operator, never block the rest
                 await self.spool.set_aside(kept)
                 log.error(

@@ -38,12 +38,12 @@ class Line:
     async def counsellor(self) -> int:
         """A staff row to own cases (nobody logs in here)."""
         async with self.followups.db.transaction() as tx:
-            cursor = await tx.execute(
+            user_id = await tx.fetchval(
                 "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-                " VALUES ('wang', x'00', 'counsellor', 'x', '2026-11-23T00:00:00+00:00')"
+                " VALUES ('wang', ?, 'counsellor', 'x', '2026-11-23T00:00:00+00:00') RETURNING id",
+                (b"\0",),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(user_id)
 
     async def open_case(self, *, caring: bool = True) -> int:
         user_id = await self.counsellor()

@@ -28,9 +28,10 @@ async def _open_case(config: Config, clock: ManualClock) -> str:
     db = await Database.open(config.data_dir / DB_FILE, clock)
     try:
         async with db.transaction() as tx:
-            cursor = await tx.execute(
+            user_id = await tx.fetchval(
                 "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-                " VALUES ('wang', x'00', 'counsellor', 'x', '2026-11-23T00:00:00+00:00')"
+                " VALUES ('wang', ?, 'counsellor', 'x', '2026-11-23T00:00:00+00:00') RETURNING id",
+                (b"\0",),
             )
         followups = FollowUps(
             db,
@@ -44,7 +45,7 @@ async def _open_case(config: Config, clock: ManualClock) -> str:
                 source=CaseSource.MANUAL,
                 risk=RiskLevel.HIGH,
                 lang="zh-CN",
-                owner=Owner(user_id=cursor.lastrowid),
+                owner=Owner(user_id=int(user_id)),
                 opened_by="system",
                 phone=NUMBER,
             )

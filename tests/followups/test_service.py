@@ -92,13 +92,12 @@ async def world(tmp_path: Path, config: Config, clock: ManualClock) -> AsyncIter
 async def _staff(db: Database, username: str, role: Role) -> User:
     """A staff row (without argon2's deliberate slowness: these tests never log in)."""
     async with db.transaction() as tx:
-        cursor = await tx.execute(
+        user_id = await tx.fetchval(
             "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-            " VALUES (?, x'00', ?, 'not-a-login', '2026-11-23T00:00:00+00:00')",
-            (username, role.value),
+            " VALUES (?, ?, ?, 'not-a-login', '2026-11-23T00:00:00+00:00') RETURNING id",
+            (username, b"\0", role.value),
         )
-    assert cursor.lastrowid is not None
-    return User(cursor.lastrowid, username, username, role)
+    return User(int(user_id), username, username, role)
 
 
 def _new(world: World, risk: RiskLevel = RiskLevel.HIGH, **kw: object) -> NewCase:

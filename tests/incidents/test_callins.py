@@ -30,12 +30,12 @@ async def line(
 
 async def _coordinator(line: SimulatedLine) -> User:
     async with line.app[keys.DATABASE].transaction() as tx:
-        cursor = await tx.execute(
+        user_id = await tx.fetchval(
             "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-            " VALUES ('zhao', x'00', 'coordinator', 'x', '2026-11-23T00:00:00+00:00')"
+            " VALUES ('zhao', ?, 'coordinator', 'x', '2026-11-23T00:00:00+00:00') RETURNING id",
+            (b"\0",),
         )
-    assert cursor.lastrowid is not None
-    return User(cursor.lastrowid, "zhao", "zhao", Role.COORDINATOR)
+    return User(int(user_id), "zhao", "zhao", Role.COORDINATOR)
 
 
 async def test_a_flood_calls_in_four_reserve_counsellors_who_answer_by_text(

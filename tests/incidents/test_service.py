@@ -77,13 +77,12 @@ class Line:
 
 async def _staff(app: web.Application, username: str, role: Role) -> User:
     async with app[keys.DATABASE].transaction() as tx:
-        cursor = await tx.execute(
+        user_id = await tx.fetchval(
             "INSERT INTO users (username, display_name_enc, role, password_hash, created_at)"
-            " VALUES (?, x'00', ?, 'x', '2026-11-23T00:00:00+00:00')",
-            (username, role.value),
+            " VALUES (?, ?, ?, 'x', '2026-11-23T00:00:00+00:00') RETURNING id",
+            (username, b"\0", role.value),
         )
-    assert cursor.lastrowid is not None
-    return User(cursor.lastrowid, username, username, role)
+    return User(int(user_id), username, username, role)
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 Stopping the shared test server would break every other test's database; a relay in front
 of it gives one test its own "the database went away": `cut()` closes every relayed
-connection and refuses new ones (the application sees what a crashed server or a cut network
-shows: connections reset, then refused), `restore()` lets connections through again.
+connection and resets each new one at once (what the application sees when the server
+crashed or the network between the machines failed), `restore()` relays again. The relay
+keeps its port while cut, so no other test can take it meanwhile.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class StoreOutage:
         self._url = parts
         self._server: asyncio.Server | None = None
         self._port = 0
+        self._is_cut = False
         self._links: set[asyncio.StreamWriter] = set()
         self._pumps: set[asyncio.Task[None]] = set()
 
@@ -41,18 +43,13 @@ class StoreOutage:
         )
 
     async def start(self) -> None:
-        await self._listen(0)
-
-    async def _listen(self, port: int) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", port)
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
         self._port = self._server.sockets[0].getsockname()[1]
 
     async def cut(self) -> None:
-        """Close every relayed connection and refuse new ones (the port stops listening)."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Close every relayed connection and reset new ones at once. The port keeps
+        listening, so nothing else on the machine can take it before `restore()`."""
+        self._is_cut = True
         for writer in list(self._links):
             writer.transport.abort()
         self._links.clear()
@@ -61,14 +58,20 @@ class StoreOutage:
         await asyncio.gather(*self._pumps, return_exceptions=True)
 
     async def restore(self) -> None:
-        """Accept connections again, on the same port."""
-        if self._server is None:
-            await self._listen(self._port)
+        """Relay connections again."""
+        self._is_cut = False
 
     async def close(self) -> None:
         await self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._is_cut:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
