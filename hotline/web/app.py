@@ -45,7 +45,7 @@ from hotline.users import Users
 from hotline.web import keys
 from hotline.web.audit_page import setup_audit_page
 from hotline.web.auth import setup_auth
-from hotline.web.cluster import TickGate, cluster_ctx, tick_gate
+from hotline.web.cluster import TickGate, closed_within, cluster_ctx, tick_gate
 from hotline.web.console import setup_console
 from hotline.web.early_warning_job import early_warning_ctx
 from hotline.web.errors import setup_errors
@@ -185,11 +185,16 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("telephony", enabled=config.telephony.enabled, spooled=spool.waiting)
     yield
     replay.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await replay
-    await spool.close()
+    await closed_within("spool_replay", lambda: _finished(replay))
+    await closed_within("spool", spool.close)
     if gateway is not None:
-        await gateway.close()
+        await closed_within("twilio", gateway.close)
+
+
+async def _finished(task: asyncio.Task[None]) -> None:
+    """Wait for a cancelled task to end."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def dispatch_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ says Redis is unavailable, and everything here catches up when Redis returns.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 
 import structlog
@@ -25,6 +26,9 @@ from hotline.cluster.ticks import TickClaims
 from hotline.web import keys
 
 log = structlog.get_logger(__name__)
+
+# How long one part (Redis, the relay, the spool...) may take to close at shutdown.
+CLOSE_SECONDS = 5.0
 
 # Whether this process should run a periodic pass now (`what`, lasting `seconds`).
 TickGate = Callable[[str, float], Awaitable[bool]]
@@ -90,8 +94,23 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     conversations.queue_picker = None
     watch.cluster_decides = False
     sockets.on_connect = None
-    await sweep.close()
-    await liveness.close()
-    await index.close()
-    await relay.close()
-    await cluster.close()
+    for what, close in (
+        ("liveness_sweep", sweep.close),
+        ("liveness", liveness.close),
+        ("queue_index", index.close),
+        ("relay", relay.close),
+        ("redis", cluster.close),
+    ):
+        await closed_within(what, close)
+
+
+async def closed_within(
+    what: str, close: Callable[[], Awaitable[object]], seconds: float = CLOSE_SECONDS
+) -> None:
+    """Run one part's shutdown, but never wait on it for long: a stop must finish (a
+    connection stuck mid-command would otherwise hold the process until systemd kills it).
+    What it had open is dropped with the process; the store holds the truth."""
+    try:
+        await asyncio.wait_for(close(), seconds)
+    except TimeoutError:
+        log.warning("shutdown_step_timed_out", part=what, seconds=seconds)
