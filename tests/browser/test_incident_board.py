@@ -62,6 +62,12 @@ async def test_a_coordinator_declares_a_flood_works_it_and_stands_it_down(
 
     await page.keyboard.press("Alt+c")
     await expect(page.locator("#checklist-list .in-step-done").first).to_be_focused()
+    # Another coordinator files a situation report: the board is redrawn, and the step's
+    # button this coordinator tabbed to keeps the focus (their Enter must not be lost).
+    other = await app[keys.USERS].add("qian", "钱协调", Role.COORDINATOR, PASSWORD)
+    await app[dispatch_keys.INCIDENTS].add_sitrep(surge.incident_id, other, "各安置点已开放")
+    await expect(page.locator("#sitrep-due")).to_contain_text("已报送 1 份")
+    await expect(page.locator("#checklist-list .in-step-done").first).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(steps.first).to_have_class(re.compile(r"in-done"))
     await expect(steps.first).to_contain_text("已完成")

@@ -427,6 +427,11 @@
         return row;
       }));
 
+      // The board is redrawn on every update (a page sent, a team answering): a coordinator
+      // who has tabbed to a step's "done" button must still be on it, or their Enter is lost.
+      const held = document.activeElement && document.activeElement.closest
+        ? document.activeElement.closest("#checklist-list li") : null;
+      const heldStep = held ? held.dataset.step : null;
       $("checklist-list").replaceChildren(...inc.checklist.map((s) => {
         const li = make("li", "in-step" + (s.overdue ? " in-overdue" : "") + (s.done_at ? " in-done" : ""));
         li.dataset.step = s.id;
@@ -444,6 +449,13 @@
         }
         return li;
       }));
+      if (heldStep) {
+        const again = [...document.querySelectorAll("#checklist-list li")]
+          .find((li) => li.dataset.step === heldStep);
+        const button = again ? again.querySelector(".in-step-done") : null;
+        if (button) button.focus();
+        else $("checklist").focus();
+      }
 
       const counts = inc.contacts_by_risk;
       $("contacts-list").replaceChildren(
