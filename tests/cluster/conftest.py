@@ -97,6 +97,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, what: str) -> None:
+    """Return once something listens on the local port; fail the test after 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} did not start")
+
+
 class ThrowawayRedis:
     """A redis-server of this test's own on a free port, to stop and start at will."""
 
@@ -130,15 +143,7 @@ class ThrowawayRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                return
-            time.sleep(0.05)
-        pytest.fail("the throwaway redis-server did not start")
+        wait_for_port(self.port, "the throwaway redis-server")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -161,16 +161,28 @@ async def test_redis_restarted_during_traffic_loses_nothing(
     await index.reconcile()
     assert await index.length() == len(sent)
 
+    await relay_carries(wang, a, lambda: chat(b), sent)
+    await settle(a, b)
+    await take_each_once(wang, sent)
+
+
+async def relay_carries(
+    wang: Any, a: TestClient[Any, Any], chat_at_b: Any, sent: list[int]
+) -> None:
+    """A console on gateway A sees a chat started at B (the relay carries events again)."""
     async with wang.client.ws_connect("/console/ws", headers={"Origin": origin_of(a)}) as ws:
         await frames_until(ws, lambda f: f["type"] == "queue")
 
         async def relayed() -> bool:
-            await chat(b)
+            await chat_at_b()
             frame = await ws.receive_json(timeout=2)
             return frame["type"] == "queue" and any(q["id"] == sent[-1] for q in frame["queue"])
 
         await wait_for(relayed)
-    await settle(a, b)
+
+
+async def take_each_once(wang: Any, sent: list[int]) -> None:
+    """Take and end everything waiting: exactly the contacts started, each once."""
     taken = []
     for _ in range(len(sent)):
         response = await wang.post("/console/api/take-next")

@@ -9,11 +9,8 @@ contact that arrived meanwhile is kept and taken once.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +21,15 @@ from redis import asyncio as aioredis
 
 from hotline.cluster.address import AddressError, parse_sentinel
 from hotline.web import keys
-from tests.cluster.conftest import Gateways, ThrowawayRedis, app_of, free_port, settle
-from tests.cluster.test_cluster import frames_until, origin_of, wait_for
+from tests.cluster.conftest import (
+    Gateways,
+    ThrowawayRedis,
+    app_of,
+    free_port,
+    settle,
+    wait_for_port,
+)
+from tests.cluster.test_cluster import relay_carries, take_each_once, wait_for
 from tests.conftest import login_factory
 
 SERVICE = "hotline"
@@ -54,15 +58,7 @@ class ThrowawaySentinel:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                return
-            time.sleep(0.05)
-        pytest.fail("the throwaway sentinel did not start")
+        wait_for_port(self.port, "the throwaway sentinel")
 
     @property
     def url(self) -> str:
@@ -149,15 +145,7 @@ async def test_the_gateways_follow_a_sentinel_failover_and_lose_nothing(
 
     await wait_for(both_healthy, seconds=30)
     # The relay resubscribed on the new master: a console on A sees B's arrivals again.
-    async with wang.client.ws_connect("/console/ws", headers={"Origin": origin_of(a)}) as ws:
-        await frames_until(ws, lambda f: f["type"] == "queue")
-
-        async def relayed() -> bool:
-            await chat(b)
-            frame = await ws.receive_json(timeout=2)
-            return frame["type"] == "queue" and any(q["id"] == sent[-1] for q in frame["queue"])
-
-        await wait_for(relayed)
+    await relay_carries(wang, a, lambda: chat(b), sent)
     await settle(a, b)
     # The new master holds the index: every waiting contact, rebuilt from the store.
     queue_index = app_of(a)[keys.QUEUE_INDEX]
@@ -165,13 +153,7 @@ async def test_the_gateways_follow_a_sentinel_failover_and_lose_nothing(
     await queue_index.reconcile()
     assert await queue_index.length() == len(sent)
 
-    taken = []
-    for _ in range(len(sent)):
-        response = await wang.post("/console/api/take-next")
-        contact = (await response.json())["contact"]
-        taken.append(contact["id"])
-        await wang.post(f"/console/api/contacts/{contact['id']}/end")
-    assert sorted(taken) == sorted(sent)
+    await take_each_once(wang, sent)
 
 
 @pytest.mark.parametrize(
